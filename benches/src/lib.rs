@@ -1,0 +1,1 @@
+//! slotgate-benches: see `benches/` and README.md.

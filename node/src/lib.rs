@@ -1,0 +1,1 @@
+//! slotgate-node: a Redis-Cluster-compatible data node (being written).

@@ -1,0 +1,1 @@
+//! The Redis 7.0 command table (being written).

@@ -1,0 +1,1 @@
+//! Typed cluster redirections and errors (being written).

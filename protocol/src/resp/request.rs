@@ -1,0 +1,181 @@
+//! The request decoder: multibulk arrays of bulk strings and inline commands, as Redis's
+//! `processMultibulkBuffer` / `processInlineBuffer` accept them.
+//!
+//! The decoder is incremental and one-pass: it remembers how far into the buffer it has
+//! validated and where each argument lies, so a request that arrives in many reads is never
+//! scanned twice. Nothing is consumed from the buffer until a request is complete; then the
+//! request's bytes are split off, frozen, and every argument is a zero-copy slice of them.
+
+use bytes::{Bytes, BytesMut};
+
+use super::inline::split_inline_args;
+use super::limits::MAX_PREALLOC;
+use super::line::{find_line_end, parse_i64};
+use super::{Limits, ProtocolError};
+
+/// One client request: the command name and its arguments, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Request {
+    pub args: Vec<Bytes>,
+}
+
+impl Request {
+    /// A request from literal parts; handy for clients and tests.
+    pub fn new<I, A>(args: I) -> Request
+    where
+        I: IntoIterator<Item = A>,
+        A: Into<Bytes>,
+    {
+        Request { args: args.into_iter().map(Into::into).collect() }
+    }
+
+    /// The command name as sent (not case-folded).
+    pub fn name(&self) -> &[u8] {
+        self.args.first().map_or(&[], |a| &a[..])
+    }
+}
+
+/// Progress through a multibulk request that has not fully arrived yet.
+#[derive(Debug, Default)]
+struct Partial {
+    /// Bytes at the front of the buffer already validated.
+    pos: usize,
+    /// Arguments the `*<n>` header declared; `None` before the header is read.
+    declared: Option<usize>,
+    /// Where each complete argument lies in the buffer.
+    args: Vec<(usize, usize)>,
+    /// Length announced by a `$<n>` header whose payload has not fully arrived.
+    pending_bulk: Option<usize>,
+}
+
+/// Incremental request decoder; keep one per connection.
+#[derive(Debug, Default)]
+pub struct RequestDecoder {
+    limits: Limits,
+    partial: Partial,
+}
+
+impl RequestDecoder {
+    pub fn new(limits: Limits) -> Self {
+        RequestDecoder { limits, partial: Partial::default() }
+    }
+
+    /// Replace the limits (e.g. looser ones once a client has authenticated).
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// Takes the next complete request from the front of `buf`.
+    ///
+    /// `Ok(None)`: more bytes are needed (call again after the next read; nothing is lost).
+    /// `Err`: the stream is malformed; reply with the error and close the connection.
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Request>, ProtocolError> {
+        loop {
+            if buf.is_empty() {
+                return Ok(None);
+            }
+            let outcome = if self.partial.declared.is_some() || buf[0] == b'*' {
+                self.decode_multibulk(buf)?
+            } else {
+                decode_inline(buf, &self.limits)?
+            };
+            match outcome {
+                Step::Request(request) => return Ok(Some(request)),
+                Step::NeedMore => return Ok(None),
+                Step::Empty => continue,
+            }
+        }
+    }
+
+    fn decode_multibulk(&mut self, buf: &mut BytesMut) -> Result<Step, ProtocolError> {
+        let limits = self.limits;
+        let p = &mut self.partial;
+        let declared = match p.declared {
+            Some(n) => n,
+            None => {
+                let Some(cr) = find_line_end(buf, 1) else {
+                    return too_big_or_more(buf.len(), &limits, ProtocolError::TooBigMultibulkCount);
+                };
+                let count = parse_i64(&buf[1..cr])
+                    .filter(|&n| n <= limits.max_multibulk_len.min(i32::MAX as usize) as i64)
+                    .ok_or(ProtocolError::InvalidMultibulkLength)?;
+                if count <= 0 {
+                    let _ = buf.split_to(cr + 2);
+                    return Ok(Step::Empty);
+                }
+                let count = count as usize;
+                p.pos = cr + 2;
+                p.declared = Some(count);
+                p.args.reserve(count.min(MAX_PREALLOC));
+                count
+            }
+        };
+        while p.args.len() < declared {
+            let len = match p.pending_bulk {
+                Some(len) => len,
+                None => {
+                    let Some(cr) = find_line_end(buf, p.pos) else {
+                        return too_big_or_more(buf.len() - p.pos, &limits, ProtocolError::TooBigBulkCount);
+                    };
+                    if buf[p.pos] != b'$' {
+                        return Err(ProtocolError::ExpectedBulk(buf[p.pos]));
+                    }
+                    let len = parse_i64(&buf[p.pos + 1..cr])
+                        .filter(|&n| n >= 0 && n as u64 <= limits.max_bulk_len as u64)
+                        .ok_or(ProtocolError::InvalidBulkLength)? as usize;
+                    p.pos = cr + 2;
+                    p.pending_bulk = Some(len);
+                    len
+                }
+            };
+            // Like Redis, the two bytes after the payload are skipped, not checked.
+            if buf.len() - p.pos < len + 2 {
+                return Ok(Step::NeedMore);
+            }
+            p.args.push((p.pos, p.pos + len));
+            p.pos += len + 2;
+            p.pending_bulk = None;
+        }
+        let frozen = buf.split_to(p.pos).freeze();
+        let args = p.args.drain(..).map(|(start, end)| frozen.slice(start..end)).collect();
+        *p = Partial { args: std::mem::take(&mut p.args), ..Partial::default() };
+        Ok(Step::Request(Request { args }))
+    }
+}
+
+/// What one decoding step produced.
+enum Step {
+    Request(Request),
+    /// A request with no arguments (`*0`, an empty inline line): consumed, nothing to run.
+    Empty,
+    NeedMore,
+}
+
+/// An unterminated header line: wait for more, unless it is already longer than any line
+/// may be.
+fn too_big_or_more(unterminated: usize, limits: &Limits, err: ProtocolError) -> Result<Step, ProtocolError> {
+    if unterminated > limits.max_inline_len {
+        Err(err)
+    } else {
+        Ok(Step::NeedMore)
+    }
+}
+
+fn decode_inline(buf: &mut BytesMut, limits: &Limits) -> Result<Step, ProtocolError> {
+    let Some(newline) = memchr::memchr(b'\n', buf) else {
+        return too_big_or_more(buf.len(), limits, ProtocolError::TooBigInline);
+    };
+    if newline > limits.max_inline_len {
+        return Err(ProtocolError::TooBigInline);
+    }
+    let line = buf.split_to(newline + 1).freeze();
+    let mut text = &line[..newline];
+    if let Some(stripped) = text.strip_suffix(b"\r") {
+        text = stripped;
+    }
+    let args = split_inline_args(text)?;
+    if args.is_empty() {
+        return Ok(Step::Empty);
+    }
+    Ok(Step::Request(Request { args }))
+}

@@ -1,0 +1,1 @@
+//! Cluster topology types (being written).

@@ -1,0 +1,1 @@
+//! slotgate-proxy: the stateless sharding proxy (being written).

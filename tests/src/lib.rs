@@ -1,0 +1,1 @@
+//! slotgate-tests: harness for end-to-end tests with real processes (being written).
