@@ -12,6 +12,7 @@
 //! - [`eventually`]: bounded waiting for convergence — never a bare sleep.
 
 pub mod client;
+pub mod differential;
 pub mod eventually;
 pub mod ports;
 pub mod process;

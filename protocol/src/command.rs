@@ -1,1 +1,0 @@
-//! The Redis 7.0 command table (being written).

@@ -1,0 +1,144 @@
+//! The differential suite: every script of `tests/differential/*.txt` runs against a real
+//! `redis-server` 7 and against `slotgate-node`, and the raw reply bytes are compared.
+//!
+//! Known differences are ratcheted by `tests/differential/known-gaps.txt`: a script that
+//! differs and is not listed fails the test (a regression); a listed script that now
+//! matches fails it too, so the list only shrinks.
+//!
+//! Environment:
+//! - `DIFF_UPDATE_GAPS=1` rewrites known-gaps.txt from this run's differences.
+//! - `DIFF_AGAINST=redis` compares redis-server with a second redis-server instead: the
+//!   corpus's determinism self-check, which must match 100%.
+//! - `DIFF_FILTER=<text>` runs only the scripts whose `family/name` contains the text
+//!   (ratchet checks are skipped).
+//! - `DIFF_SHOW=1` also prints every exchange of the reference transcripts (corpus writing).
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use slotgate_tests::differential::{
+    compare, escape, family_counts, load_corpus, read_known_gaps, run_corpus, write_known_gaps, Outcome, Script,
+    Transcript,
+};
+use slotgate_tests::free_port;
+use slotgate_tests::redis::{RedisServer, ServerKind};
+
+fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("differential")
+}
+
+/// Starts the server under test, turning a failed start into one clear message.
+fn start_server(kind: ServerKind) -> RedisServer {
+    let port = free_port();
+    let started = catch_unwind(AssertUnwindSafe(|| RedisServer::start(kind, port, &[("appendonly", "no")])));
+    match started {
+        Ok(server) => server,
+        Err(cause) => {
+            let cause = cause
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| cause.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            panic!(
+                "the differential suite could not start {kind:?} on port {port}: {cause}\n\
+                 (slotgate-node is found next to the test binary or in $SLOTGATE_BIN_DIR; build it with \
+                 `cargo build -p slotgate-node` in the same target dir; its log is \
+                 $TMPDIR/slotgate-srv{port}-*/server.log)"
+            )
+        }
+    }
+}
+
+fn selected_scripts() -> Vec<Script> {
+    let scripts = load_corpus(&corpus_dir()).unwrap_or_else(|e| panic!("bad corpus: {e}"));
+    match std::env::var("DIFF_FILTER") {
+        Ok(filter) => scripts.into_iter().filter(|s| s.id().contains(&filter)).collect(),
+        Err(_) => scripts,
+    }
+}
+
+fn show_transcripts(scripts: &[Script], runs: &[Transcript]) {
+    for (script, run) in scripts.iter().zip(runs) {
+        println!("=== {}", script.id());
+        for entry in run {
+            println!("  {}\n    -> {}", entry.what, escape(&entry.reply, 200));
+        }
+    }
+}
+
+fn print_outcomes(outcomes: &[Outcome], reference: &str, ours: &str) {
+    for outcome in outcomes {
+        if let Some(diff) = &outcome.difference {
+            println!("DIFF {}\n  at    {}\n  {reference:<6}{}\n  {ours:<6}{}", outcome.id, diff.what, diff.reference, diff.ours);
+        }
+    }
+    println!("\nper family (matching / scripts):");
+    let counts = family_counts(outcomes);
+    for (family, (passed, total)) in &counts {
+        println!("  {family:<18} {passed:>4} / {total}");
+    }
+    let passed: usize = counts.values().map(|c| c.0).sum();
+    println!("  {:<18} {passed:>4} / {}", "TOTAL", outcomes.len());
+}
+
+/// The ratchet: regressions (differing, not listed) and stale entries (listed, matching or
+/// gone) as messages; empty when the list is exact.
+fn ratchet(outcomes: &[Outcome], known: &std::collections::BTreeSet<String>) -> Vec<String> {
+    let mut problems = Vec::new();
+    for outcome in outcomes {
+        match (&outcome.difference, known.contains(&outcome.id)) {
+            (Some(_), false) => problems.push(format!("regression (differs, not in known-gaps): {}", outcome.id)),
+            (None, true) => problems.push(format!("remove from known-gaps: {}", outcome.id)),
+            _ => {}
+        }
+    }
+    for id in known {
+        if !outcomes.iter().any(|o| &o.id == id) {
+            problems.push(format!("remove from known-gaps (no such script): {id}"));
+        }
+    }
+    problems
+}
+
+#[test]
+fn differential_against_redis() {
+    let started = Instant::now();
+    let scripts = selected_scripts();
+    let against_redis = std::env::var("DIFF_AGAINST").is_ok_and(|v| v == "redis");
+    let (kind, ours_label) = if against_redis { (ServerKind::Redis, "redis2") } else { (ServerKind::SlotgateNode, "ours") };
+
+    let reference = start_server(ServerKind::Redis);
+    let ours = start_server(kind);
+    let (reference_runs, our_runs) = std::thread::scope(|scope| {
+        let a = scope.spawn(|| run_corpus(reference.port, &scripts));
+        let b = scope.spawn(|| run_corpus(ours.port, &scripts));
+        (a.join().expect("reference runner"), b.join().expect("runner under test"))
+    });
+    if std::env::var("DIFF_SHOW").is_ok_and(|v| v == "1") {
+        show_transcripts(&scripts, &reference_runs);
+    }
+    let outcomes = compare(&scripts, &reference_runs, &our_runs);
+    print_outcomes(&outcomes, "redis", ours_label);
+    println!("{} scripts in {:.1?}", scripts.len(), started.elapsed());
+
+    let differing: Vec<&Outcome> = outcomes.iter().filter(|o| o.difference.is_some()).collect();
+    if against_redis {
+        assert!(differing.is_empty(), "{} scripts are not deterministic (redis vs redis)", differing.len());
+        return;
+    }
+    if std::env::var("DIFF_FILTER").is_ok() {
+        return;
+    }
+    let gaps_file = corpus_dir().join("known-gaps.txt");
+    if std::env::var("DIFF_UPDATE_GAPS").is_ok_and(|v| v == "1") {
+        write_known_gaps(&gaps_file, &outcomes).expect("write known-gaps.txt");
+        println!("known-gaps.txt rewritten: {} entries", differing.len());
+        return;
+    }
+    let problems = ratchet(&outcomes, &read_known_gaps(&gaps_file));
+    for problem in &problems {
+        println!("{problem}");
+    }
+    assert!(problems.is_empty(), "{} known-gaps problems (see above; DIFF_UPDATE_GAPS=1 rewrites the list)", problems.len());
+}
