@@ -4,7 +4,13 @@
 /// Position of the `\r` of the first `\r\n` at or after `from`, if the line is complete.
 /// Like Redis, only the `\r` is searched; the `\n` must follow it.
 pub(crate) fn find_line_end(buf: &[u8], from: usize) -> Option<usize> {
-    let rel = memchr::memchr(b'\r', buf.get(from..)?)?;
+    let rest = buf.get(from..)?;
+    // Header lines are a few bytes long: a plain loop beats memchr's set-up for them.
+    let rel = match rest.iter().take(16).position(|&b| b == b'\r') {
+        Some(rel) => rel,
+        None if rest.len() <= 16 => return None,
+        None => 16 + memchr::memchr(b'\r', &rest[16..])?,
+    };
     let cr = from + rel;
     (cr + 1 < buf.len()).then_some(cr)
 }

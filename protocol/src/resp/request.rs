@@ -6,7 +6,7 @@
 //! scanned twice. Nothing is consumed from the buffer until a request is complete; then the
 //! request's bytes are split off, frozen, and every argument is a zero-copy slice of them.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use super::inline::split_inline_args;
 use super::limits::MAX_PREALLOC;
@@ -136,9 +136,16 @@ impl RequestDecoder {
             p.pos += len + 2;
             p.pending_bulk = None;
         }
-        let frozen = buf.split_to(p.pos).freeze();
-        let args = p.args.drain(..).map(|(start, end)| frozen.slice(start..end)).collect();
-        *p = Partial { args: std::mem::take(&mut p.args), ..Partial::default() };
+        let mut frozen = buf.split_to(p.pos).freeze();
+        let mut args = Vec::with_capacity(declared);
+        let (last_start, last_end) = p.args.pop().unwrap_or_default();
+        args.extend(p.args.drain(..).map(|(start, end)| frozen.slice(start..end)));
+        // The last argument takes the frozen request itself: one reference count fewer.
+        frozen.truncate(last_end);
+        frozen.advance(last_start);
+        args.push(frozen);
+        p.pos = 0;
+        p.declared = None;
         Ok(Step::Request(Request { args }))
     }
 }
