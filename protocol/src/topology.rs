@@ -1,1 +1,0 @@
-//! Cluster topology types (being written).
