@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+"""Side-by-side load comparisons with redis-benchmark, one run, ratios against a peer.
+
+The machines are shared and noisy, so every figure is a ratio against a peer measured in the
+same run. Subcommands:
+
+  proxy  slotgate -> 3+3 redis-server cluster, vs redis-benchmark --cluster direct to the same
+         cluster, vs twemproxy (Debian's nutcracker) -> 3 standalone redis-server.
+  node   slotgate-node vs redis-server, each standalone, appendonly no and yes (everysec),
+         plus RSS after 1,000,000 SETs.
+
+Usage: benches/load/compare.py proxy|node [--bin-dir target/release] [--quick]
+Prints a Markdown table (paste it into benches/README.md). Stops every process it started,
+by PID. Loopback only.
+"""
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+BENCH = ["-c", "50", "-r", "100000", "-d", "16"]
+
+
+class Procs:
+    """Processes started by this script; all killed by PID on exit."""
+
+    def __init__(self):
+        self.children = []
+        self.dir = tempfile.mkdtemp(prefix="slotgate-bench-")
+
+    def start(self, name, argv):
+        log = open(os.path.join(self.dir, f"{name}.log"), "ab")
+        child = subprocess.Popen(argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL, cwd=self.dir)
+        self.children.append(child)
+        return child
+
+    def stop_all(self):
+        for child in self.children:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def wait_port(port, timeout=30.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on {port}")
+
+
+def cli(port, *args):
+    out = subprocess.run(["redis-cli", "-p", str(port), *args], capture_output=True, text=True, timeout=60)
+    return out.stdout
+
+
+def start_redis(procs, port, extra=(), binary="redis-server"):
+    d = os.path.join(procs.dir, f"n{port}")
+    os.makedirs(d, exist_ok=True)
+    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", d, "--save", "", *extra]
+    child = procs.start(f"{os.path.basename(binary)}-{port}", argv)
+    wait_port(port)
+    return child
+
+
+def start_cluster(procs, base):
+    ports = [base + i for i in range(6)]
+    children = [start_redis(procs, p, ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                                       "--cluster-node-timeout", "5000", "--appendonly", "no"]) for p in ports]
+    subprocess.run(["redis-cli", "--cluster", "create", *[f"127.0.0.1:{p}" for p in ports],
+                    "--cluster-replicas", "1", "--cluster-yes"], capture_output=True, check=True, timeout=120)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if all("cluster_state:ok" in cli(p, "cluster", "info") for p in ports):
+            break
+        time.sleep(0.2)
+    time.sleep(2)  # replicas finish their first sync
+    return ports, children
+
+
+def cpu_seconds(pids):
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            pass
+    return total
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def benchmark(port, tests, pipeline, requests, cluster=False, cpu_pids=()):
+    """Runs redis-benchmark; returns ({test: ops/s}, {test: p99 ms}, cpu seconds of cpu_pids)."""
+    argv = ["redis-benchmark", "-p", str(port), *BENCH, "-t", tests, "-P", str(pipeline), "-n", str(requests), "--csv"]
+    if cluster:
+        argv.append("--cluster")
+    before = cpu_seconds(cpu_pids)
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=600).stdout
+    cpu = cpu_seconds(cpu_pids) - before
+    ops, p99 = {}, {}
+    for line in out.splitlines():
+        cols = [c.strip('"') for c in line.split('","')]
+        if len(cols) >= 2 and cols[0] != "test":
+            name = cols[0].split()[0].lower()
+            ops[name] = float(cols[1])
+            if len(cols) >= 7:
+                p99[name] = float(cols[6])
+    return ops, p99, cpu
+
+
+def table(title, columns, rows):
+    print(f"\n### {title}\n")
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+def fmt_ops(v):
+    return f"{v:,.0f}" if v else "—"
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}×" if a and b else "—"
+
+
+def proxy_comparison(args, procs):
+    ports, cluster_children = start_cluster(procs, 12100)
+    backend_pids = [c.pid for c in cluster_children]
+    proxy_port, admin_port = 12200, 12201
+    config = os.path.join(procs.dir, "slotgate.toml")
+    with open(config, "w") as f:
+        f.write(f'[proxy]\nlisten = "127.0.0.1:{proxy_port}"\n\n[admin]\nlisten = "127.0.0.1:{admin_port}"\n\n'
+                f'[cluster]\nseeds = ["127.0.0.1:{ports[0]}", "127.0.0.1:{ports[1]}"]\n')
+    proxy = procs.start("slotgate", [os.path.join(args.bin_dir, "slotgate"), "--config", config])
+    wait_port(proxy_port)
+    twem_ports = [12300 + i for i in range(3)]
+    twem_children = [start_redis(procs, p, ["--appendonly", "no"]) for p in twem_ports]
+    twem_port = 12310
+    twem_conf = os.path.join(procs.dir, "nutcracker.yml")
+    with open(twem_conf, "w") as f:
+        f.write(f"pool:\n  listen: 127.0.0.1:{twem_port}\n  hash: fnv1a_64\n  distribution: ketama\n"
+                "  redis: true\n  server_connections: 1\n  servers:\n" +
+                "".join(f"   - 127.0.0.1:{p}:1\n" for p in twem_ports))
+    twem = procs.start("nutcracker", ["nutcracker", "-c", twem_conf, "-s", "12311"])
+    wait_port(twem_port)
+    time.sleep(1)
+
+    tests = "set,get,mset"
+    for pipeline in (1, 16):
+        n = (50000 if args.quick else 200000) * (1 if pipeline == 1 else 4)
+        direct, direct_p99, direct_cpu = benchmark(ports[0], tests, pipeline, n, cluster=True, cpu_pids=backend_pids)
+        ours, ours_p99, ours_cpu = benchmark(proxy_port, tests, pipeline, n, cpu_pids=[proxy.pid])
+        twemp, twem_p99, twem_cpu = benchmark(twem_port, tests, pipeline, n, cpu_pids=[twem.pid])
+        rows = []
+        for t in tests.split(","):
+            rows.append([t.upper(), fmt_ops(ours.get(t)), fmt_ops(direct.get(t)), fmt_ops(twemp.get(t)),
+                         ratio(ours.get(t), direct.get(t)), ratio(ours.get(t), twemp.get(t)),
+                         f"{ours_p99.get(t, 0):.3f} / {direct_p99.get(t, 0):.3f}"])
+        table(f"-P {pipeline} (n={n}; CPU s: slotgate {ours_cpu:.1f}, twemproxy {twem_cpu:.1f}, "
+              f"cluster during direct {direct_cpu:.1f})",
+              ["test", "slotgate ops/s", "direct --cluster", "twemproxy", "vs direct", "vs twemproxy",
+               "p99 ms slotgate / direct"], rows)
+
+
+def node_comparison(args, procs):
+    tests = "set,get,incr,lpush,rpop,sadd,hset,zadd,mset"
+    node_bin = os.path.join(args.bin_dir, "slotgate-node")
+    for aof in ("no", "yes"):
+        extra = ["--appendonly", aof, "--appendfsync", "everysec"]
+        redis = start_redis(procs, 12400, extra)
+        ours = start_redis(procs, 12401, extra, binary=node_bin)
+        for pipeline in (1, 16):
+            n = (50000 if args.quick else 200000) * (1 if pipeline == 1 else 4)
+            r_ops, _, r_cpu = benchmark(12400, tests, pipeline, n, cpu_pids=[redis.pid])
+            o_ops, _, o_cpu = benchmark(12401, tests, pipeline, n, cpu_pids=[ours.pid])
+            rows = [[t.upper(), fmt_ops(o_ops.get(t)), fmt_ops(r_ops.get(t)), ratio(o_ops.get(t), r_ops.get(t))]
+                    for t in tests.split(",")]
+            table(f"appendonly {aof}, -P {pipeline} (n={n}; CPU s: slotgate-node {o_cpu:.1f}, redis {r_cpu:.1f})",
+                  ["test", "slotgate-node ops/s", "redis-server ops/s", "ratio"], rows)
+        for child in (redis, ours):
+            child.kill()
+            child.wait()
+    redis = start_redis(procs, 12402, ["--appendonly", "no"])
+    ours = start_redis(procs, 12403, ["--appendonly", "no"], binary=node_bin)
+    payload = b"".join(b"*3\r\n$3\r\nSET\r\n$%d\r\nkey:%d\r\n$16\r\n0123456789abcdef\r\n" % (len(b"key:%d" % n), n)
+                       for n in range(1_000_000))
+    for port in (12402, 12403):
+        subprocess.run(["redis-cli", "-p", str(port), "--pipe"], input=payload, capture_output=True, timeout=600)
+    r_rss, o_rss = rss_kib(redis.pid), rss_kib(ours.pid)
+    table("RSS after 1,000,000 `SET key:<n> <16 bytes>` (redis-cli --pipe)",
+          ["server", "keys", "RSS MiB", "ratio"],
+          [["redis-server", cli(12402, "dbsize").strip(), f"{r_rss / 1024:.0f}", "1.00×"],
+           ["slotgate-node", cli(12403, "dbsize").strip(), f"{o_rss / 1024:.0f}", ratio(o_rss, r_rss)]])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=["proxy", "node"])
+    parser.add_argument("--bin-dir", default="target/release")
+    parser.add_argument("--quick", action="store_true", help="fewer requests per test")
+    args = parser.parse_args()
+    procs = Procs()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    try:
+        {"proxy": proxy_comparison, "node": node_comparison}[args.what](args, procs)
+    finally:
+        procs.stop_all()
+
+
+if __name__ == "__main__":
+    main()
