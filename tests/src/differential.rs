@@ -43,6 +43,8 @@ pub enum Normalize {
     Sorted,
     /// Sort a flat array as (field, value) pairs, or a map's pairs (HGETALL).
     SortedPairs,
+    /// Sort every aggregate at every depth (COMMAND INFO's subcommand lists).
+    SortedDeep,
     /// SCAN-style `[cursor, [items]]`: keep the cursor, sort the items.
     Scan,
     /// Keep only the reply's type and, for aggregates, their length.
@@ -62,6 +64,7 @@ impl Normalize {
             "info-fields" => Normalize::InfoFields,
             "sorted" => Normalize::Sorted,
             "sorted-pairs" => Normalize::SortedPairs,
+            "sorted-deep" => Normalize::SortedDeep,
             "scan" => Normalize::Scan,
             "length" => Normalize::Length,
             "type" => Normalize::Type,
@@ -88,11 +91,22 @@ pub struct ReplyHandling {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     /// A command sent as a multibulk request.
-    Command { line: usize, args: Vec<Vec<u8>>, handling: ReplyHandling },
+    Command {
+        line: usize,
+        args: Vec<Vec<u8>>,
+        handling: ReplyHandling,
+    },
     /// Bytes written as they are (`!raw`), for malformed and inline input.
-    Raw { line: usize, bytes: Vec<u8>, handling: ReplyHandling },
-    /// Read N more replies on the current connection (`!recv N`).
-    Recv { line: usize, count: usize },
+    Raw {
+        line: usize,
+        bytes: Vec<u8>,
+        handling: ReplyHandling,
+    },
+    /// Read N more replies on the current connection (`!recv N`); modifiers apply to each.
+    Recv {
+        line: usize,
+        handling: ReplyHandling,
+    },
     /// Pause (`!sleep ms`).
     Sleep(Duration),
     /// Switch the current connection (`!conn N`, 1-based; opened on first use).
@@ -149,7 +163,10 @@ fn split_one(line: &[u8], start: usize) -> Result<(Vec<u8>, usize), String> {
         b'"' => split_double_quoted(line, start + 1),
         b'\'' => split_single_quoted(line, start + 1),
         _ => {
-            let end = line[start..].iter().position(|&b| is_blank(b)).map_or(line.len(), |p| start + p);
+            let end = line[start..]
+                .iter()
+                .position(|&b| is_blank(b))
+                .map_or(line.len(), |p| start + p);
             Ok((line[start..end].to_vec(), end))
         }
     }
@@ -162,7 +179,9 @@ fn split_double_quoted(line: &[u8], mut i: usize) -> Result<(Vec<u8>, usize), St
         match (at(i), at(i + 1)) {
             (None, _) => return Err("unbalanced double quote".into()),
             (Some(b'\\'), Some(b'x')) => {
-                let hex = at(i + 2).and_then(hex_digit).zip(at(i + 3).and_then(hex_digit));
+                let hex = at(i + 2)
+                    .and_then(hex_digit)
+                    .zip(at(i + 3).and_then(hex_digit));
                 match hex {
                     Some((hi, lo)) => {
                         arg.push(hi * 16 + lo);
@@ -213,7 +232,11 @@ fn split_single_quoted(line: &[u8], mut i: usize) -> Result<(Vec<u8>, usize), St
     }
 }
 
-fn closing_quote(arg: Vec<u8>, quote_at: usize, after: Option<u8>) -> Result<(Vec<u8>, usize), String> {
+fn closing_quote(
+    arg: Vec<u8>,
+    quote_at: usize,
+    after: Option<u8>,
+) -> Result<(Vec<u8>, usize), String> {
     match after {
         Some(b) if !is_blank(b) => Err("closing quote must be followed by a blank".into()),
         _ => Ok((arg, quote_at + 1)),
@@ -222,10 +245,18 @@ fn closing_quote(arg: Vec<u8>, quote_at: usize, after: Option<u8>) -> Result<(Ve
 
 /// Builds the scripts of one family file; errors name the file line.
 pub fn parse_family(family: &str, text: &str) -> Result<Vec<Script>, String> {
-    let mut parser = FamilyParser { family, scripts: Vec::new(), pending: ReplyHandling::default(), pending_expect: None, names: BTreeSet::new() };
+    let mut parser = FamilyParser {
+        family,
+        scripts: Vec::new(),
+        pending: ReplyHandling::default(),
+        pending_expect: None,
+        names: BTreeSet::new(),
+    };
     for (index, raw_line) in text.lines().enumerate() {
         let line_no = index + 1;
-        parser.line(line_no, raw_line.trim()).map_err(|e| format!("{family}.txt:{line_no}: {e}"))?;
+        parser
+            .line(line_no, raw_line.trim())
+            .map_err(|e| format!("{family}.txt:{line_no}: {e}"))?;
     }
     parser.finish().map_err(|e| format!("{family}.txt: {e}"))
 }
@@ -258,11 +289,19 @@ impl FamilyParser<'_> {
             Some(directive) => self.directive(line_no, directive)?,
             None => {
                 let args = split_inline(line)?;
-                Some(Step::Command { line: line_no, args, handling: self.take_pending() })
+                Some(Step::Command {
+                    line: line_no,
+                    args,
+                    handling: self.take_pending(),
+                })
             }
         };
         if let Some(step) = step {
-            self.scripts.last_mut().expect("a script is open").steps.push(step);
+            self.scripts
+                .last_mut()
+                .expect("a script is open")
+                .steps
+                .push(step);
         }
         Ok(())
     }
@@ -275,7 +314,11 @@ impl FamilyParser<'_> {
             return Err(format!("duplicate script name {name:?}"));
         }
         self.check_no_pending()?;
-        self.scripts.push(Script { family: self.family.to_owned(), name: name.to_owned(), steps: Vec::new() });
+        self.scripts.push(Script {
+            family: self.family.to_owned(),
+            name: name.to_owned(),
+            steps: Vec::new(),
+        });
         Ok(())
     }
 
@@ -296,18 +339,38 @@ impl FamilyParser<'_> {
     fn directive(&mut self, line_no: usize, directive: &str) -> Result<Option<Step>, String> {
         let (name, rest) = directive.split_once(' ').unwrap_or((directive, ""));
         let rest = rest.trim();
-        let number = || rest.parse::<usize>().map_err(|_| format!("!{name} needs a number, got {rest:?}"));
+        let number = || {
+            rest.parse::<usize>()
+                .map_err(|_| format!("!{name} needs a number, got {rest:?}"))
+        };
         match name {
             "sleep" => Ok(Some(Step::Sleep(Duration::from_millis(number()? as u64)))),
             "conn" => match number()? {
                 0 => Err("connections are numbered from 1".into()),
                 n => Ok(Some(Step::Conn(n))),
             },
-            "recv" => Ok(Some(Step::Recv { line: line_no, count: if rest.is_empty() { 1 } else { number()? } })),
-            "blocked" => Ok(Some(Step::Blocked { line: line_no, count: number()? })),
+            "recv" => {
+                let count = if rest.is_empty() { 1 } else { number()? };
+                let handling = ReplyHandling {
+                    expect: count,
+                    ..self.take_pending()
+                };
+                Ok(Some(Step::Recv {
+                    line: line_no,
+                    handling,
+                }))
+            }
+            "blocked" => Ok(Some(Step::Blocked {
+                line: line_no,
+                count: number()?,
+            })),
             "raw" => {
                 let bytes = split_inline(rest)?.concat();
-                Ok(Some(Step::Raw { line: line_no, bytes, handling: self.take_pending() }))
+                Ok(Some(Step::Raw {
+                    line: line_no,
+                    bytes,
+                    handling: self.take_pending(),
+                }))
             }
             "expect" => {
                 self.pending_expect = Some(number()?);
@@ -344,13 +407,20 @@ pub fn load_corpus(dir: &Path) -> Result<Vec<Script>, String> {
         .map_err(|e| format!("{}: {e}", dir.display()))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| path.extension().is_some_and(|ext| ext == "txt"))
-        .filter(|path| path.file_name().is_some_and(|name| name != "known-gaps.txt"))
+        .filter(|path| {
+            path.file_name()
+                .is_some_and(|name| name != "known-gaps.txt")
+        })
         .collect();
     files.sort();
     let mut scripts = Vec::new();
     for path in files {
-        let family = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let family = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         scripts.extend(parse_family(&family, &text)?);
     }
     Ok(scripts)
@@ -402,7 +472,12 @@ impl RawConn {
         let stream = TcpStream::connect(("127.0.0.1", port))?;
         stream.set_read_timeout(Some(READ_TIMEOUT))?;
         stream.set_nodelay(true)?;
-        Ok(RawConn { stream, buf: Vec::new(), scanner: FrameScanner::default(), failed: None })
+        Ok(RawConn {
+            stream,
+            buf: Vec::new(),
+            scanner: FrameScanner::default(),
+            failed: None,
+        })
     }
 
     fn write(&mut self, bytes: &[u8]) {
@@ -440,7 +515,9 @@ impl RawConn {
             match self.stream.read(&mut chunk) {
                 Ok(0) => return Err(ReadFail::Closed),
                 Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => return Err(ReadFail::Timeout),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    return Err(ReadFail::Timeout)
+                }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(_) => return Err(ReadFail::Closed),
             }
@@ -451,7 +528,9 @@ impl RawConn {
     /// has forgotten this client (subscriptions, blocked keys) before the next script.
     fn close(mut self) {
         let _ = self.stream.shutdown(Shutdown::Write);
-        let _ = self.stream.set_read_timeout(Some(Duration::from_millis(500)));
+        let _ = self
+            .stream
+            .set_read_timeout(Some(Duration::from_millis(500)));
         let mut sink = [0u8; 4096];
         while matches!(self.stream.read(&mut sink), Ok(n) if n > 0) {}
     }
@@ -485,7 +564,10 @@ pub struct Runner {
 
 impl Runner {
     pub fn new(port: u16) -> Runner {
-        Runner { port, control: None }
+        Runner {
+            port,
+            control: None,
+        }
     }
 
     fn control(&mut self) -> Option<&mut RawConn> {
@@ -497,17 +579,33 @@ impl Runner {
 
     /// Runs one script and returns what it recorded.
     pub fn run(&mut self, script: &Script) -> Transcript {
-        let mut run = ScriptRun { port: self.port, conns: HashMap::new(), current: 1, vars: HashMap::new(), out: Vec::new() };
+        let mut run = ScriptRun {
+            port: self.port,
+            conns: HashMap::new(),
+            current: 1,
+            vars: HashMap::new(),
+            out: Vec::new(),
+        };
         match self.control().and_then(|c| c.query(&["FLUSHALL"])) {
             Some(Frame::Simple(_)) => {}
-            other => run.record("FLUSHALL (before the script)", format!("{other:?}").into_bytes()),
+            other => run.record(
+                "FLUSHALL (before the script)",
+                format!("{other:?}").into_bytes(),
+            ),
         }
         for step in &script.steps {
             match step {
                 Step::Blocked { line, count } => {
                     let reached = self.wait_blocked(*count);
-                    let reply = if reached { "reached" } else { "<never reached>" };
-                    run.record(format!("line {line}: !blocked {count}"), reply.as_bytes().to_vec());
+                    let reply = if reached {
+                        "reached"
+                    } else {
+                        "<never reached>"
+                    };
+                    run.record(
+                        format!("line {line}: !blocked {count}"),
+                        reply.as_bytes().to_vec(),
+                    );
                 }
                 other => run.step(other),
             }
@@ -521,7 +619,11 @@ impl Runner {
         let deadline = Instant::now() + BLOCKED_WAIT;
         while Instant::now() < deadline {
             let info = self.control().and_then(|c| c.query(&["INFO", "clients"]));
-            if info.as_ref().and_then(Frame::as_bytes).is_some_and(|text| contains(text, wanted.as_bytes())) {
+            if info
+                .as_ref()
+                .and_then(Frame::as_bytes)
+                .is_some_and(|text| contains(text, wanted.as_bytes()))
+            {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(5));
@@ -545,7 +647,10 @@ struct ScriptRun {
 
 impl ScriptRun {
     fn record(&mut self, what: impl Into<String>, reply: Vec<u8>) {
-        self.out.push(Entry { what: what.into(), reply });
+        self.out.push(Entry {
+            what: what.into(),
+            reply,
+        });
     }
 
     /// The current connection, opened on first use; `None` if the server refuses.
@@ -559,31 +664,48 @@ impl ScriptRun {
 
     fn step(&mut self, step: &Step) {
         match step {
-            Step::Command { line, args, handling } => {
+            Step::Command {
+                line,
+                args,
+                handling,
+            } => {
                 let args = self.substitute(args);
-                let what = format!("line {line} [conn {}]: {}", self.current, display_args(&args));
+                let what = format!(
+                    "line {line} [conn {}]: {}",
+                    self.current,
+                    display_args(&args)
+                );
                 match self.conn() {
                     Some(conn) => conn.send(&args),
                     None => return self.record(what, b"<cannot connect>".to_vec()),
                 }
                 self.read_replies(&what, handling);
             }
-            Step::Raw { line, bytes, handling } => {
-                let what = format!("line {line} [conn {}]: !raw {}", self.current, escape(bytes, 200));
+            Step::Raw {
+                line,
+                bytes,
+                handling,
+            } => {
+                let what = format!(
+                    "line {line} [conn {}]: !raw {}",
+                    self.current,
+                    escape(bytes, 200)
+                );
                 match self.conn() {
                     Some(conn) => conn.write(bytes),
                     None => return self.record(what, b"<cannot connect>".to_vec()),
                 }
                 self.read_replies(&what, handling);
             }
-            Step::Recv { line, count } => {
+            Step::Recv { line, handling } => {
                 let what = format!("line {line} [conn {}]: !recv", self.current);
-                let handling = ReplyHandling { expect: *count, ..ReplyHandling::default() };
-                self.read_replies(&what, &handling);
+                self.read_replies(&what, handling);
             }
             Step::Sleep(duration) => std::thread::sleep(*duration),
             Step::Conn(n) => self.current = *n,
-            Step::Blocked { .. } => unreachable!("handled by the runner, which owns the control connection"),
+            Step::Blocked { .. } => {
+                unreachable!("handled by the runner, which owns the control connection")
+            }
         }
     }
 
@@ -591,15 +713,23 @@ impl ScriptRun {
     fn substitute(&self, args: &[Vec<u8>]) -> Vec<Vec<u8>> {
         args.iter()
             .map(|arg| {
-                let name = arg.strip_prefix(b"${").and_then(|rest| rest.strip_suffix(b"}"));
-                name.and_then(|n| self.vars.get(String::from_utf8_lossy(n).as_ref())).cloned().unwrap_or_else(|| arg.clone())
+                let name = arg
+                    .strip_prefix(b"${")
+                    .and_then(|rest| rest.strip_suffix(b"}"));
+                name.and_then(|n| self.vars.get(String::from_utf8_lossy(n).as_ref()))
+                    .cloned()
+                    .unwrap_or_else(|| arg.clone())
             })
             .collect()
     }
 
     fn read_replies(&mut self, what: &str, handling: &ReplyHandling) {
         for index in 0..handling.expect {
-            let label = if handling.expect > 1 { format!("{what} (reply {})", index + 1) } else { what.to_owned() };
+            let label = if handling.expect > 1 {
+                format!("{what} (reply {})", index + 1)
+            } else {
+                what.to_owned()
+            };
             let reply = match self.conn().map(RawConn::read_frame) {
                 Some(Ok(bytes)) => self.handle_reply(bytes, handling),
                 Some(Err(fail)) => fail.marker().to_vec(),
@@ -667,6 +797,7 @@ pub fn normalize(bytes: &[u8], kind: Normalize) -> Vec<u8> {
         Normalize::InfoFields => reencode(&map_leaves(frame, &info_fields)),
         Normalize::Sorted => reencode(&sort_top(frame)),
         Normalize::SortedPairs => reencode(&sort_pairs(frame)),
+        Normalize::SortedDeep => reencode(&sort_deep(frame)),
         Normalize::Scan => reencode(&sort_scan(frame)),
         Normalize::Pttl => match frame {
             Frame::Integer(ms) if ms > 0 => reencode(&Frame::Integer((ms + 500) / 1000)),
@@ -711,12 +842,21 @@ fn map_leaves(frame: Frame, f: &dyn Fn(&[u8]) -> Vec<u8>) -> Frame {
         Frame::Simple(s) => Frame::Simple(f(&s).into()),
         Frame::Bulk(b) => Frame::Bulk(f(&b).into()),
         Frame::Verbatim(format, text) => Frame::Verbatim(format, f(&text).into()),
-        Frame::Integer(n) => Frame::Integer(String::from_utf8_lossy(&f(n.to_string().as_bytes())).parse().unwrap_or(n)),
+        Frame::Integer(n) => Frame::Integer(
+            String::from_utf8_lossy(&f(n.to_string().as_bytes()))
+                .parse()
+                .unwrap_or(n),
+        ),
         Frame::Double(d) => Frame::Bulk(f(d.to_string().as_bytes()).into()),
         Frame::Array(items) => Frame::Array(each(items)),
         Frame::Set(items) => Frame::Set(each(items)),
         Frame::Push(items) => Frame::Push(each(items)),
-        Frame::Map(pairs) => Frame::Map(pairs.into_iter().map(|(k, v)| (map_leaves(k, f), map_leaves(v, f))).collect()),
+        Frame::Map(pairs) => Frame::Map(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (map_leaves(k, f), map_leaves(v, f)))
+                .collect(),
+        ),
         other => other,
     }
 }
@@ -740,7 +880,11 @@ fn info_fields(text: &[u8]) -> Vec<u8> {
     let text = String::from_utf8_lossy(text);
     let mut out = String::new();
     for line in text.split("\r\n") {
-        let kept = if line.starts_with('#') || line.is_empty() { line } else { line.split(':').next().unwrap_or(line) };
+        let kept = if line.starts_with('#') || line.is_empty() {
+            line
+        } else {
+            line.split(':').next().unwrap_or(line)
+        };
         out.push_str(kept);
         out.push_str("\r\n");
     }
@@ -762,6 +906,21 @@ fn sort_top(frame: Frame) -> Frame {
             Frame::Set(items)
         }
         Frame::Map(pairs) => sort_pairs(Frame::Map(pairs)),
+        other => other,
+    }
+}
+
+fn sort_deep(frame: Frame) -> Frame {
+    let each = |items: Vec<Frame>| items.into_iter().map(sort_deep).collect();
+    match frame {
+        Frame::Array(items) => sort_top(Frame::Array(each(items))),
+        Frame::Set(items) => sort_top(Frame::Set(each(items))),
+        Frame::Map(pairs) => sort_top(Frame::Map(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (sort_deep(k), sort_deep(v)))
+                .collect(),
+        )),
         other => other,
     }
 }
@@ -797,7 +956,18 @@ fn hide_hello_fields(frame: Frame) -> Frame {
     let hidden = |key: &Frame| matches!(key.as_bytes(), Some(b"id") | Some(b"version"));
     let placeholder = || Frame::Bulk("x".into());
     match frame {
-        Frame::Map(pairs) => Frame::Map(pairs.into_iter().map(|(k, v)| if hidden(&k) { (k, placeholder()) } else { (k, v) }).collect()),
+        Frame::Map(pairs) => Frame::Map(
+            pairs
+                .into_iter()
+                .map(|(k, v)| {
+                    if hidden(&k) {
+                        (k, placeholder())
+                    } else {
+                        (k, v)
+                    }
+                })
+                .collect(),
+        ),
         Frame::Array(items) => {
             let mut out = Vec::with_capacity(items.len());
             let mut hide_next = false;
@@ -836,18 +1006,29 @@ pub fn compare(scripts: &[Script], reference: &[Transcript], ours: &[Transcript]
     scripts
         .iter()
         .zip(reference.iter().zip(ours))
-        .map(|(script, (a, b))| Outcome { id: script.id(), family: script.family.clone(), difference: first_difference(a, b) })
+        .map(|(script, (a, b))| Outcome {
+            id: script.id(),
+            family: script.family.clone(),
+            difference: first_difference(a, b),
+        })
         .collect()
 }
 
 fn first_difference(reference: &Transcript, ours: &Transcript) -> Option<Difference> {
-    let missing = Entry { what: "<nothing>".into(), reply: b"<no entry>".to_vec() };
+    let missing = Entry {
+        what: "<nothing>".into(),
+        reply: b"<no entry>".to_vec(),
+    };
     let len = reference.len().max(ours.len());
     (0..len).find_map(|i| {
         let a = reference.get(i).unwrap_or(&missing);
         let b = ours.get(i).unwrap_or(&missing);
         (a.reply != b.reply).then(|| Difference {
-            what: if a.what == missing.what { b.what.clone() } else { a.what.clone() },
+            what: if a.what == missing.what {
+                b.what.clone()
+            } else {
+                a.what.clone()
+            },
             reference: escape(&a.reply, 200),
             ours: escape(&b.reply, 200),
         })
@@ -859,7 +1040,7 @@ pub fn escape(bytes: &[u8], max: usize) -> String {
     let mut out = String::new();
     for &b in bytes {
         if out.len() >= max {
-            out.push_str("…");
+            out.push('…');
             break;
         }
         match b {
@@ -892,7 +1073,11 @@ pub fn family_counts(outcomes: &[Outcome]) -> BTreeMap<String, (usize, usize)> {
 /// absent file lists nothing.
 pub fn read_known_gaps(path: &Path) -> BTreeSet<String> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_owned).collect()
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Writes the ids of the differing scripts as the new known-gaps list.
@@ -917,32 +1102,58 @@ mod tests {
     #[test]
     fn splits_like_redis_cli() {
         let split = |line: &str| split_inline(line).unwrap();
-        assert_eq!(split(r#"set "a b" 'c d'"#), [b"set".to_vec(), b"a b".to_vec(), b"c d".to_vec()]);
-        assert_eq!(split(r#"set "\x00\xff\r\n" ''"#), [b"set".to_vec(), b"\x00\xff\r\n".to_vec(), Vec::new()]);
+        assert_eq!(
+            split(r#"set "a b" 'c d'"#),
+            [b"set".to_vec(), b"a b".to_vec(), b"c d".to_vec()]
+        );
+        assert_eq!(
+            split(r#"set "\x00\xff\r\n" ''"#),
+            [b"set".to_vec(), b"\x00\xff\r\n".to_vec(), Vec::new()]
+        );
         assert!(split_inline(r#"set "a"b"#).is_err());
         assert!(split_inline("set 'a").is_err());
     }
 
     #[test]
     fn parses_directives() {
-        let text = "### s\n!normalize sorted\nsmembers k\n!expect 0\nblpop q 0\n!recv 2\n### t\nping\n";
+        let text =
+            "### s\n!normalize sorted\nsmembers k\n!expect 0\nblpop q 0\n!recv 2\n### t\nping\n";
         let scripts = parse_family("f", text).unwrap();
         assert_eq!(scripts.len(), 2);
-        let Step::Command { handling, .. } = &scripts[0].steps[0] else { panic!("command expected") };
-        assert_eq!((handling.expect, handling.normalize), (1, Some(Normalize::Sorted)));
-        let Step::Command { handling, .. } = &scripts[0].steps[1] else { panic!("command expected") };
+        let Step::Command { handling, .. } = &scripts[0].steps[0] else {
+            panic!("command expected")
+        };
+        assert_eq!(
+            (handling.expect, handling.normalize),
+            (1, Some(Normalize::Sorted))
+        );
+        let Step::Command { handling, .. } = &scripts[0].steps[1] else {
+            panic!("command expected")
+        };
         assert_eq!(handling.expect, 0);
-        assert_eq!(scripts[0].steps[2], Step::Recv { line: 6, count: 2 });
+        let Step::Recv { handling, .. } = &scripts[0].steps[2] else {
+            panic!("recv expected")
+        };
+        assert_eq!(handling.expect, 2);
         assert!(parse_family("f", "### a\nping\n### a\nping\n").is_err());
         assert!(parse_family("f", "### a\n!nocompare\n").is_err());
     }
 
     #[test]
     fn normalises_only_what_is_asked() {
-        assert_eq!(normalize(b"*2\r\n$1\r\nb\r\n$1\r\na\r\n", Normalize::Sorted), b"*2\r\n$1\r\na\r\n$1\r\nb\r\n");
-        assert_eq!(normalize(b"$10\r\nid:1234 x9\r\n", Normalize::Digits), b"$7\r\nid:0 x0\r\n");
+        assert_eq!(
+            normalize(b"*2\r\n$1\r\nb\r\n$1\r\na\r\n", Normalize::Sorted),
+            b"*2\r\n$1\r\na\r\n$1\r\nb\r\n"
+        );
+        assert_eq!(
+            normalize(b"$10\r\nid:1234 x9\r\n", Normalize::Digits),
+            b"$7\r\nid:0 x0\r\n"
+        );
         assert_eq!(normalize(b":99999\r\n", Normalize::Pttl), b":100\r\n");
         assert_eq!(normalize(b"-ERR x\r\n", Normalize::Type), b"-ERR x\r\n");
-        assert_eq!(normalize(b"*2\r\n:1\r\n$1\r\na\r\n", Normalize::Type), b"*2[:,$]");
+        assert_eq!(
+            normalize(b"*2\r\n:1\r\n$1\r\na\r\n", Normalize::Type),
+            b"*2[:,$]"
+        );
     }
 }

@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use slotgate_tests::differential::{
-    compare, escape, family_counts, load_corpus, read_known_gaps, run_corpus, write_known_gaps, Outcome, Script,
-    Transcript,
+    compare, escape, family_counts, load_corpus, read_known_gaps, run_corpus, write_known_gaps,
+    Outcome, Script, Transcript,
 };
 use slotgate_tests::free_port;
 use slotgate_tests::redis::{RedisServer, ServerKind};
@@ -31,7 +31,9 @@ fn corpus_dir() -> PathBuf {
 /// Starts the server under test, turning a failed start into one clear message.
 fn start_server(kind: ServerKind) -> RedisServer {
     let port = free_port();
-    let started = catch_unwind(AssertUnwindSafe(|| RedisServer::start(kind, port, &[("appendonly", "no")])));
+    let started = catch_unwind(AssertUnwindSafe(|| {
+        RedisServer::start(kind, port, &[("appendonly", "no")])
+    }));
     match started {
         Ok(server) => server,
         Err(cause) => {
@@ -53,7 +55,10 @@ fn start_server(kind: ServerKind) -> RedisServer {
 fn selected_scripts() -> Vec<Script> {
     let scripts = load_corpus(&corpus_dir()).unwrap_or_else(|e| panic!("bad corpus: {e}"));
     match std::env::var("DIFF_FILTER") {
-        Ok(filter) => scripts.into_iter().filter(|s| s.id().contains(&filter)).collect(),
+        Ok(filter) => scripts
+            .into_iter()
+            .filter(|s| s.id().contains(&filter))
+            .collect(),
         Err(_) => scripts,
     }
 }
@@ -70,7 +75,10 @@ fn show_transcripts(scripts: &[Script], runs: &[Transcript]) {
 fn print_outcomes(outcomes: &[Outcome], reference: &str, ours: &str) {
     for outcome in outcomes {
         if let Some(diff) = &outcome.difference {
-            println!("DIFF {}\n  at    {}\n  {reference:<6}{}\n  {ours:<6}{}", outcome.id, diff.what, diff.reference, diff.ours);
+            println!(
+                "DIFF {}\n  at    {}\n  {reference:<6}{}\n  {ours:<6}{}",
+                outcome.id, diff.what, diff.reference, diff.ours
+            );
         }
     }
     println!("\nper family (matching / scripts):");
@@ -88,7 +96,10 @@ fn ratchet(outcomes: &[Outcome], known: &std::collections::BTreeSet<String>) -> 
     let mut problems = Vec::new();
     for outcome in outcomes {
         match (&outcome.difference, known.contains(&outcome.id)) {
-            (Some(_), false) => problems.push(format!("regression (differs, not in known-gaps): {}", outcome.id)),
+            (Some(_), false) => problems.push(format!(
+                "regression (differs, not in known-gaps): {}",
+                outcome.id
+            )),
             (None, true) => problems.push(format!("remove from known-gaps: {}", outcome.id)),
             _ => {}
         }
@@ -106,14 +117,21 @@ fn differential_against_redis() {
     let started = Instant::now();
     let scripts = selected_scripts();
     let against_redis = std::env::var("DIFF_AGAINST").is_ok_and(|v| v == "redis");
-    let (kind, ours_label) = if against_redis { (ServerKind::Redis, "redis2") } else { (ServerKind::SlotgateNode, "ours") };
+    let (kind, ours_label) = if against_redis {
+        (ServerKind::Redis, "redis2")
+    } else {
+        (ServerKind::SlotgateNode, "ours")
+    };
 
     let reference = start_server(ServerKind::Redis);
     let ours = start_server(kind);
     let (reference_runs, our_runs) = std::thread::scope(|scope| {
         let a = scope.spawn(|| run_corpus(reference.port, &scripts));
         let b = scope.spawn(|| run_corpus(ours.port, &scripts));
-        (a.join().expect("reference runner"), b.join().expect("runner under test"))
+        (
+            a.join().expect("reference runner"),
+            b.join().expect("runner under test"),
+        )
     });
     if std::env::var("DIFF_SHOW").is_ok_and(|v| v == "1") {
         show_transcripts(&scripts, &reference_runs);
@@ -124,7 +142,11 @@ fn differential_against_redis() {
 
     let differing: Vec<&Outcome> = outcomes.iter().filter(|o| o.difference.is_some()).collect();
     if against_redis {
-        assert!(differing.is_empty(), "{} scripts are not deterministic (redis vs redis)", differing.len());
+        assert!(
+            differing.is_empty(),
+            "{} scripts are not deterministic (redis vs redis)",
+            differing.len()
+        );
         return;
     }
     if std::env::var("DIFF_FILTER").is_ok() {
@@ -140,5 +162,9 @@ fn differential_against_redis() {
     for problem in &problems {
         println!("{problem}");
     }
-    assert!(problems.is_empty(), "{} known-gaps problems (see above; DIFF_UPDATE_GAPS=1 rewrites the list)", problems.len());
+    assert!(
+        problems.is_empty(),
+        "{} known-gaps problems (see above; DIFF_UPDATE_GAPS=1 rewrites the list)",
+        problems.len()
+    );
 }
