@@ -1,1 +1,36 @@
-//! slotgate-node: a Redis-Cluster-compatible data node (being written).
+//! slotgate-node: a Redis-compatible data node (cluster mode and replication build on it).
+//!
+//! Layout:
+//! - [`config`]: redis.conf directives and `--directive value` overrides; CONFIG GET/SET.
+//! - [`server`]: AOF load, bind, accept, periodic work (expiry, fsync, rewrites).
+//! - [`conn`]: one connection — batched pipelined execution, pushes, blocking waits.
+//! - [`state`]: [`state::State`], the shared state behind one lock, and the write
+//!   propagation hook ([`state::State::propagate`]).
+//! - [`client`]: one client's session state and mailbox.
+//! - [`cmd`]: the dispatch table and one file per command family.
+//! - [`db`]: the slot-partitioned keyspace, values and expiry.
+//! - [`blocking`]: clients blocked on keys and their FIFO wake-up.
+//! - [`pubsub`]: channel / pattern / shard-channel subscribers.
+//! - [`aof`]: append-only file writing, replay and rewriting.
+//! - [`memory`]: allocation accounting and `maxmemory` eviction.
+//! - [`info`]: the INFO sections.
+//! - [`reply`]: RESP2/RESP3 reply encoding and Redis's error texts.
+//! - [`glob`]: Redis's glob matching.
+
+pub mod aof;
+pub mod blocking;
+pub mod client;
+pub mod cmd;
+pub mod config;
+pub mod conn;
+pub mod db;
+pub mod glob;
+pub mod info;
+pub mod memory;
+pub mod pubsub;
+pub mod reply;
+pub mod server;
+pub mod state;
+
+#[global_allocator]
+static ALLOCATOR: memory::Counting = memory::Counting;

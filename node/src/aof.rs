@@ -1,0 +1,261 @@
+//! The append-only file: every propagated write as a RESP request (the format
+//! `redis-check-aof` reads), written once per batch before its replies leave, fsynced per
+//! `appendfsync` (`always`: before replying; `everysec`: by a background thread; `no`: by
+//! the OS). Also start-up replay (truncated tail dropped with a warning, corruption refused
+//! with its byte offset) and rewriting (BGREWRITEAOF) from the live keyspace.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use slotgate_protocol::resp::{encode_request, RequestDecoder};
+
+use crate::client::Client;
+use crate::cmd;
+use crate::db::Value;
+use crate::state::State;
+
+/// When the file is fsynced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fsync {
+    Always,
+    EverySec,
+    No,
+}
+
+impl Fsync {
+    pub fn from_config(value: &str) -> Fsync {
+        match value {
+            "always" => Fsync::Always,
+            "no" => Fsync::No,
+            _ => Fsync::EverySec,
+        }
+    }
+}
+
+/// An open AOF.
+#[derive(Debug)]
+pub struct Aof {
+    path: PathBuf,
+    file: Arc<File>,
+    buf: Vec<u8>,
+    last_db: Option<usize>,
+    pub fsync: Fsync,
+    /// Current size and size after the last rewrite (for the automatic rewrite).
+    pub size: u64,
+    pub base_size: u64,
+    pub rewrites: u64,
+}
+
+impl Aof {
+    /// Opens (creating) the file for appending.
+    pub fn open(path: &Path, fsync: Fsync) -> std::io::Result<Aof> {
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let size = file.metadata()?.len();
+        Ok(Aof {
+            path: path.to_owned(),
+            file: Arc::new(file),
+            buf: Vec::new(),
+            last_db: None,
+            fsync,
+            size,
+            base_size: size,
+            rewrites: 0,
+        })
+    }
+
+    /// Buffers one command (preceded by SELECT when the database changes).
+    pub fn append(&mut self, db: usize, args: &[Bytes]) {
+        let mut out = BytesMut::new();
+        if self.last_db != Some(db) {
+            encode_request(&[&b"SELECT"[..], db.to_string().as_bytes()], &mut out);
+            self.last_db = Some(db);
+        }
+        encode_request(args, &mut out);
+        self.buf.extend_from_slice(&out);
+    }
+
+    /// Writes the buffered commands (and fsyncs under `always`). Called before replies go out.
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        (&*self.file).write_all(&self.buf)?;
+        self.size += self.buf.len() as u64;
+        self.buf.clear();
+        if self.fsync == Fsync::Always {
+            self.file.sync_data()?;
+        }
+        Ok(())
+    }
+
+    /// The file handle, for the `everysec` fsync thread.
+    pub fn handle(&self) -> Arc<File> {
+        self.file.clone()
+    }
+
+    /// Replaces the file with a compact one built from `state`'s keyspace.
+    pub fn rewrite(state: &mut State) -> std::io::Result<()> {
+        let Some(aof) = state.aof.as_mut() else {
+            return Ok(());
+        };
+        aof.flush()?;
+        let tmp = aof.path.with_extension("rewrite.tmp");
+        let mut out = BytesMut::new();
+        dump(state, &mut out);
+        let mut file = File::create(&tmp)?;
+        file.write_all(&out)?;
+        file.sync_all()?;
+        let Some(aof) = state.aof.as_mut() else {
+            return Ok(());
+        };
+        std::fs::rename(&tmp, &aof.path)?;
+        let fresh = Aof::open(&aof.path, aof.fsync)?;
+        *aof = Aof {
+            rewrites: aof.rewrites + 1,
+            base_size: fresh.size,
+            ..fresh
+        };
+        Ok(())
+    }
+}
+
+/// Every key as the commands that recreate it.
+fn dump(state: &mut State, out: &mut BytesMut) {
+    let now = crate::state::now_ms();
+    for (index, db) in state.dbs.iter_mut().enumerate() {
+        if db.is_empty() {
+            continue;
+        }
+        encode_request(&[&b"SELECT"[..], index.to_string().as_bytes()], out);
+        let keys: Vec<Bytes> = db.keys(now).cloned().collect();
+        for key in keys {
+            let Some(entry) = db.get(&key, now) else {
+                continue;
+            };
+            for command in recreate(&key, &entry.value) {
+                encode_request(&command, out);
+            }
+            if let Some(at) = entry.expire_at {
+                encode_request(&[&b"PEXPIREAT"[..], &key, at.to_string().as_bytes()], out);
+            }
+        }
+    }
+}
+
+/// The commands that rebuild one value (collections in chunks of 64 elements).
+fn recreate(key: &Bytes, value: &Value) -> Vec<Vec<Bytes>> {
+    let cmd = |name: &'static str| vec![Bytes::from_static(name.as_bytes()), key.clone()];
+    let chunked = |name: &'static str, items: Vec<Bytes>, per: usize| -> Vec<Vec<Bytes>> {
+        items
+            .chunks(64 * per)
+            .map(|chunk| [cmd(name), chunk.to_vec()].concat())
+            .collect()
+    };
+    match value {
+        Value::Str(s) => vec![[cmd("SET"), vec![s.clone()]].concat()],
+        Value::List(l) => chunked("RPUSH", l.iter().cloned().collect(), 1),
+        Value::Set(s) => chunked("SADD", s.iter().cloned().collect(), 1),
+        Value::Hash(h) => chunked(
+            "HSET",
+            h.iter().flat_map(|(f, v)| [f.clone(), v.clone()]).collect(),
+            2,
+        ),
+        Value::ZSet(z) => {
+            let items = z
+                .iter()
+                .flat_map(|(m, s)| {
+                    [
+                        Bytes::from(slotgate_protocol::resp::format_double(s)),
+                        m.clone(),
+                    ]
+                })
+                .collect();
+            chunked("ZADD", items, 2)
+        }
+    }
+}
+
+/// Why an AOF could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("Bad file format reading the append only file {path}: corrupt command at byte offset {offset}")]
+    Corrupt { path: String, offset: u64 },
+    #[error(
+        "Unknown command '{name}' reading the append only file {path} at byte offset {offset}"
+    )]
+    UnknownCommand {
+        path: String,
+        name: String,
+        offset: u64,
+    },
+    #[error("Unexpected end of file reading the append only file {path} at byte offset {offset} (aof-load-truncated is no)")]
+    Truncated { path: String, offset: u64 },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Replays the file at `path` into `state`. A truncated last command is cut off (with a
+/// warning) when `aof-load-truncated` is yes. Returns the number of commands loaded.
+pub fn load(state: &mut State, path: &Path) -> Result<usize, LoadError> {
+    let Ok(data) = std::fs::read(path) else {
+        return Ok(0);
+    };
+    let total = data.len() as u64;
+    let shown = path.display().to_string();
+    let mut buf = BytesMut::from(&data[..]);
+    let mut decoder = RequestDecoder::default();
+    let mut client = Client::detached(0, 2);
+    client.loading = true;
+    let mut loaded = 0;
+    loop {
+        let offset = total - buf.len() as u64;
+        if buf.is_empty() {
+            return Ok(loaded);
+        }
+        if buf[0] != b'*' {
+            return Err(LoadError::Corrupt {
+                path: shown,
+                offset,
+            });
+        }
+        match decoder.decode(&mut buf) {
+            Ok(Some(request)) => {
+                if cmd::lookup(&request.args[0]).is_none() {
+                    let name = String::from_utf8_lossy(&request.args[0]).into_owned();
+                    return Err(LoadError::UnknownCommand {
+                        path: shown,
+                        name,
+                        offset,
+                    });
+                }
+                cmd::replay(state, &mut client, &request.args);
+                loaded += 1;
+            }
+            Ok(None) => return truncate(state, path, offset, loaded),
+            Err(_) => {
+                return Err(LoadError::Corrupt {
+                    path: shown,
+                    offset,
+                })
+            }
+        }
+    }
+}
+
+fn truncate(state: &State, path: &Path, offset: u64, loaded: usize) -> Result<usize, LoadError> {
+    if !state.config.get_bool("aof-load-truncated") {
+        return Err(LoadError::Truncated {
+            path: path.display().to_string(),
+            offset,
+        });
+    }
+    tracing::warn!(
+        "!!! Warning: short read while loading the AOF file {}!!! AOF loaded anyway because aof-load-truncated is enabled; truncated to {offset} bytes",
+        path.display()
+    );
+    OpenOptions::new().write(true).open(path)?.set_len(offset)?;
+    Ok(loaded)
+}

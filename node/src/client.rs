@@ -1,0 +1,133 @@
+//! One connected client's session state (the part commands read and change): database,
+//! protocol version, authentication, MULTI queue, WATCHed keys, subscriptions, and the
+//! channel its connection task drains for pushed messages.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use slotgate_protocol::Frame;
+use tokio::sync::mpsc;
+
+use crate::db::Set;
+
+/// What other parts of the server send to a connection task.
+#[derive(Debug)]
+pub enum Out {
+    /// A pushed message (pub/sub, a served blocking command).
+    Frame(Frame),
+    /// Close the connection (CLIENT KILL, output buffer limit).
+    Kill,
+}
+
+/// The handle other clients use to reach one connection: its mailbox and how many bytes
+/// wait there (for the output buffer limit).
+#[derive(Debug, Clone)]
+pub struct Mailbox {
+    pub tx: mpsc::UnboundedSender<Out>,
+    pub queued: Arc<AtomicUsize>,
+}
+
+impl Mailbox {
+    /// Queues a push; false (and the client is told to close) past `limit` bytes.
+    pub fn push(&self, frame: Frame, size: usize, limit: usize) -> bool {
+        let queued = self.queued.fetch_add(size, Ordering::Relaxed) + size;
+        if limit > 0 && queued > limit {
+            let _ = self.tx.send(Out::Kill);
+            return false;
+        }
+        self.tx.send(Out::Frame(frame)).is_ok()
+    }
+}
+
+/// A queued MULTI transaction.
+#[derive(Debug, Default)]
+pub struct Multi {
+    pub queue: Vec<Vec<Bytes>>,
+    /// A command was rejected while queueing: EXEC answers EXECABORT.
+    pub failed: bool,
+}
+
+/// Session state of one client.
+#[derive(Debug)]
+pub struct Client {
+    pub id: u64,
+    pub addr: Option<SocketAddr>,
+    pub laddr: Option<SocketAddr>,
+    pub name: Option<Bytes>,
+    pub lib_name: Option<Bytes>,
+    pub lib_ver: Option<Bytes>,
+    pub db: usize,
+    pub resp: u8,
+    pub authenticated: bool,
+    pub multi: Option<Multi>,
+    /// Keys WATCHed, as (db, key).
+    pub watching: Vec<(usize, Bytes)>,
+    /// Set when a WATCHed key changes.
+    pub dirty: Arc<AtomicBool>,
+    pub channels: Set<Bytes>,
+    pub patterns: Set<Bytes>,
+    pub shard_channels: Set<Bytes>,
+    pub mailbox: Mailbox,
+    pub created: Instant,
+    pub last_command: &'static str,
+    /// Close after this reply is written (QUIT, protocol errors).
+    pub close: bool,
+    /// Replaying the AOF: no auth, no propagation.
+    pub loading: bool,
+}
+
+impl Client {
+    pub fn new(id: u64, mailbox: Mailbox, authenticated: bool) -> Client {
+        Client {
+            id,
+            addr: None,
+            laddr: None,
+            name: None,
+            lib_name: None,
+            lib_ver: None,
+            db: 0,
+            resp: 2,
+            authenticated,
+            multi: None,
+            watching: Vec::new(),
+            dirty: Arc::new(AtomicBool::new(false)),
+            channels: Set::default(),
+            patterns: Set::default(),
+            shard_channels: Set::default(),
+            mailbox,
+            created: Instant::now(),
+            last_command: "NULL",
+            close: false,
+            loading: false,
+        }
+    }
+
+    /// A client with no connection (AOF replay, served blocked commands).
+    pub fn detached(db: usize, resp: u8) -> Client {
+        let (tx, _) = mpsc::unbounded_channel();
+        let mut client = Client::new(
+            0,
+            Mailbox {
+                tx,
+                queued: Arc::default(),
+            },
+            true,
+        );
+        client.db = db;
+        client.resp = resp;
+        client
+    }
+
+    /// Subscriptions of every kind.
+    pub fn subscriptions(&self) -> usize {
+        self.channels.len() + self.patterns.len() + self.shard_channels.len()
+    }
+
+    /// RESP2 clients with subscriptions may only run the pub/sub commands.
+    pub fn in_pubsub_mode(&self) -> bool {
+        self.resp == 2 && self.subscriptions() > 0
+    }
+}

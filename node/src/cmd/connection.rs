@@ -1,0 +1,339 @@
+//! Connection commands: PING, ECHO, AUTH, HELLO, SELECT, QUIT, RESET, CLIENT, COMMAND.
+
+use bytes::Bytes;
+use slotgate_protocol::Frame;
+
+use super::args::{int, is, upper};
+use super::flag::{NOAUTH, NOQUEUE, PUBSUB};
+use super::{spec, Ctx, Reply, Spec};
+use crate::reply::{bulk, err, int as integer, simple};
+
+pub const COMMANDS: &[Spec] = &[
+    spec("ping", -1, PUBSUB, ping),
+    spec("echo", 2, 0, echo),
+    spec("auth", -2, NOAUTH | NOQUEUE, auth),
+    spec("hello", -1, NOAUTH | NOQUEUE, hello),
+    spec("select", 2, 0, select),
+    spec("quit", -1, NOAUTH | PUBSUB | NOQUEUE, quit),
+    spec("reset", 1, NOAUTH | PUBSUB | NOQUEUE, reset),
+    spec("client", -2, 0, client),
+    spec("command", -1, 0, command),
+];
+
+fn ping(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+    if args.len() > 2 {
+        return Err(err::arity("ping"));
+    }
+    if ctx.client.in_pubsub_mode() {
+        let message = args.get(1).cloned().unwrap_or_default();
+        return Ok(Frame::Array(vec![
+            Frame::Bulk(Bytes::from_static(b"pong")),
+            Frame::Bulk(message),
+        ]));
+    }
+    Ok(args.get(1).map_or_else(|| simple("PONG"), bulk))
+}
+
+fn echo(_: &mut Ctx, args: &[Bytes]) -> Reply {
+    Ok(bulk(&args[1]))
+}
+
+/// Constant-time comparison: the time taken does not depend on where bytes differ.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = a.len() ^ b.len();
+    for i in 0..a.len().max(b.len()) {
+        diff |= usize::from(a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0));
+    }
+    diff == 0
+}
+
+/// Checks `[user] password` against `requirepass` (user must be `default`).
+fn check_password(ctx: &mut Ctx, user: Option<&Bytes>, password: &[u8]) -> Result<(), Frame> {
+    let required = ctx.state.config.get("requirepass").as_bytes().to_vec();
+    let user_ok = user.is_none_or(|u| u.as_ref() == b"default");
+    if required.is_empty() && user.is_none() {
+        return Err(Frame::error(
+            "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+        ));
+    }
+    if user_ok && (required.is_empty() || same_secret(&required, password)) {
+        ctx.client.authenticated = true;
+        return Ok(());
+    }
+    Err(Frame::error(
+        "WRONGPASS invalid username-password pair or user is disabled.",
+    ))
+}
+
+fn auth(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+    match args.len() {
+        2 => check_password(ctx, None, &args[1])?,
+        3 => check_password(ctx, Some(&args[1]), &args[2])?,
+        _ => return Err(err::syntax()),
+    }
+    Ok(Frame::ok())
+}
+
+fn hello(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+    let mut version = ctx.client.resp;
+    let mut i = 1;
+    if let Some(v) = args.get(1) {
+        let n = int(v)
+            .map_err(|_| Frame::error("ERR Protocol version is not an integer or out of range"))?;
+        if !(2..=3).contains(&n) {
+            return Err(Frame::error("NOPROTO unsupported protocol version"));
+        }
+        version = n as u8;
+        i = 2;
+    }
+    let mut name = None;
+    while i < args.len() {
+        let more = args.len() - i - 1;
+        match upper(&args[i]).as_str() {
+            "AUTH" if more >= 2 => {
+                check_password(ctx, Some(&args[i + 1]), &args[i + 2])?;
+                i += 3;
+            }
+            "SETNAME" if more >= 1 => {
+                name = Some(args[i + 1].clone());
+                i += 2;
+            }
+            _ => {
+                return Err(Frame::error(format!(
+                    "ERR Syntax error in HELLO option '{}'",
+                    String::from_utf8_lossy(&args[i])
+                )))
+            }
+        }
+    }
+    if !ctx.client.authenticated {
+        return Err(Frame::error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
+    }
+    if let Some(name) = name {
+        set_name(ctx, name)?;
+    }
+    ctx.client.resp = version;
+    let text = |s: &'static str| Frame::Bulk(Bytes::from_static(s.as_bytes()));
+    Ok(Frame::Map(vec![
+        (text("server"), text("redis")),
+        (text("version"), text("7.0.15")),
+        (text("proto"), integer(version)),
+        (text("id"), integer(ctx.client.id)),
+        (
+            text("mode"),
+            text(if ctx.state.config.get_bool("cluster-enabled") {
+                "cluster"
+            } else {
+                "standalone"
+            }),
+        ),
+        (text("role"), text("master")),
+        (text("modules"), Frame::Array(Vec::new())),
+    ]))
+}
+
+fn select(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+    let n = int(&args[1])?;
+    if n < 0 || n as usize >= ctx.state.dbs.len() {
+        return Err(err::db_index());
+    }
+    if n != 0 && ctx.state.config.get_bool("cluster-enabled") {
+        return Err(Frame::error("ERR SELECT is not allowed in cluster mode"));
+    }
+    ctx.client.db = n as usize;
+    Ok(Frame::ok())
+}
+
+fn quit(ctx: &mut Ctx, _: &[Bytes]) -> Reply {
+    ctx.client.close = true;
+    Ok(Frame::ok())
+}
+
+fn reset(ctx: &mut Ctx, _: &[Bytes]) -> Reply {
+    super::tx::discard_state(ctx);
+    super::pubsub::unsubscribe_all(ctx.state, ctx.client);
+    ctx.client.db = 0;
+    ctx.client.resp = 2;
+    ctx.client.name = None;
+    ctx.client.authenticated = ctx.state.config.get("requirepass").is_empty();
+    Ok(Frame::Simple(Bytes::from_static(b"RESET")))
+}
+
+fn set_name(ctx: &mut Ctx, name: Bytes) -> Result<(), Frame> {
+    if name.iter().any(|&b| b <= b' ' || b > b'~') {
+        return Err(Frame::error(
+            "ERR Client names cannot contain spaces, newlines or special characters.",
+        ));
+    }
+    ctx.client.name = (!name.is_empty()).then_some(name);
+    Ok(())
+}
+
+fn client(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+    let sub = upper(&args[1]);
+    let wrong = || {
+        Err(Frame::error(format!(
+            "ERR wrong number of arguments for 'client|{}' command",
+            sub.to_ascii_lowercase()
+        )))
+    };
+    match (sub.as_str(), args.len()) {
+        ("ID", 2) => Ok(integer(ctx.client.id)),
+        ("SETNAME", 3) => set_name(ctx, args[2].clone()).map(|_| Frame::ok()),
+        ("GETNAME", 2) => Ok(ctx.client.name.as_ref().map_or(Frame::NullBulk, bulk)),
+        ("SETINFO", 4) => {
+            match upper(&args[2]).as_str() {
+                "LIB-NAME" => ctx.client.lib_name = Some(args[3].clone()),
+                "LIB-VER" => ctx.client.lib_ver = Some(args[3].clone()),
+                _ => {
+                    return Err(Frame::error(format!(
+                        "ERR Unrecognized option '{}'",
+                        String::from_utf8_lossy(&args[2])
+                    )))
+                }
+            }
+            Ok(Frame::ok())
+        }
+        ("NO-EVICT" | "NO-TOUCH", 3) => Ok(Frame::ok()),
+        ("INFO", 2) => Ok(Frame::Verbatim(
+            *b"txt",
+            Bytes::from(client_line(ctx, ctx.client.id) + "\n"),
+        )),
+        ("LIST", _) => {
+            let mut ids: Vec<u64> = ctx.state.clients.keys().copied().collect();
+            ids.sort_unstable();
+            let text: String = ids.iter().map(|id| client_line(ctx, *id) + "\n").collect();
+            Ok(Frame::Verbatim(*b"txt", Bytes::from(text)))
+        }
+        ("KILL", n) if n >= 3 => kill(ctx, &args[2..]),
+        ("HELP", 2) => Ok(Frame::Array(vec![Frame::Simple(Bytes::from_static(
+            b"CLIENT <subcommand> [<arg> ...]",
+        ))])),
+        ("ID" | "SETNAME" | "GETNAME" | "SETINFO" | "NO-EVICT" | "INFO" | "KILL", _) => wrong(),
+        _ => Err(err::unknown_subcommand(&args[1], "client")),
+    }
+}
+
+fn client_line(ctx: &Ctx, id: u64) -> String {
+    let Some(meta) = ctx.state.clients.get(&id) else {
+        return String::new();
+    };
+    let name = meta
+        .name
+        .as_ref()
+        .map(|n| String::from_utf8_lossy(n).into_owned())
+        .unwrap_or_default();
+    let age = meta.created.elapsed().as_secs();
+    format!(
+        "id={id} addr={} laddr={} fd=8 name={name} age={age} idle=0 flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
+        meta.addr,
+        meta.laddr,
+        meta.db,
+        meta.last_command,
+        if id == ctx.client.id { ctx.client.resp } else { 2 }
+    )
+}
+
+/// CLIENT KILL addr | ID id | ADDR addr | LADDR addr | SKIPME yes/no …
+fn kill(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+    if args.len() == 1 {
+        let addr = String::from_utf8_lossy(&args[0]).into_owned();
+        let id = ctx
+            .state
+            .clients
+            .iter()
+            .find(|(_, m)| m.addr == addr)
+            .map(|(id, _)| *id);
+        let id = id.ok_or_else(|| Frame::error("ERR No such client"))?;
+        kill_ids(ctx, &[id]);
+        return Ok(Frame::ok());
+    }
+    if args.len() % 2 != 0 {
+        return Err(err::syntax());
+    }
+    let mut skip_me = true;
+    let mut ids: Vec<u64> = ctx.state.clients.keys().copied().collect();
+    for pair in args.chunks(2) {
+        let value = String::from_utf8_lossy(&pair[1]).into_owned();
+        match upper(&pair[0]).as_str() {
+            "ID" => {
+                let id = int(&pair[1])
+                    .map_err(|_| Frame::error("ERR client-id should be greater than 0"))?;
+                ids.retain(|i| *i as i64 == id);
+            }
+            "ADDR" => ids.retain(|i| ctx.state.clients[i].addr == value),
+            "LADDR" => ids.retain(|i| ctx.state.clients[i].laddr == value),
+            "SKIPME" if is(&pair[1], "yes") || is(&pair[1], "no") => skip_me = is(&pair[1], "yes"),
+            "TYPE" | "USER" | "MAXAGE" => {}
+            _ => return Err(err::syntax()),
+        }
+    }
+    if skip_me {
+        ids.retain(|i| *i != ctx.client.id);
+    }
+    kill_ids(ctx, &ids);
+    Ok(integer(ids.len()))
+}
+
+fn kill_ids(ctx: &mut Ctx, ids: &[u64]) {
+    for id in ids {
+        if *id == ctx.client.id {
+            ctx.client.close = true;
+        } else if let Some(meta) = ctx.state.clients.get(id) {
+            let _ = meta.mailbox.tx.send(crate::client::Out::Kill);
+        }
+    }
+}
+
+fn command(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+    let _ = ctx;
+    let Some(sub) = args.get(1) else {
+        return Ok(Frame::Array(super::all().map(describe).collect()));
+    };
+    match upper(sub).as_str() {
+        "COUNT" => Ok(integer(super::all().count())),
+        "LIST" => Ok(Frame::Array(
+            super::all().map(|s| Frame::bulk(s.name)).collect(),
+        )),
+        "INFO" => Ok(Frame::Array(
+            args[2..]
+                .iter()
+                .map(|name| super::lookup(name).map_or(Frame::NullArray, describe))
+                .collect(),
+        )),
+        "DOCS" => Ok(Frame::Map(Vec::new())),
+        _ => Err(err::unknown_subcommand(sub, "command")),
+    }
+}
+
+/// The reply COMMAND INFO gives for one command (name, arity, flags, first/last/step).
+fn describe(spec: &Spec) -> Frame {
+    let mut flags = Vec::new();
+    if spec.has(super::flag::WRITE) {
+        flags.push(Frame::Simple(Bytes::from_static(b"write")));
+    }
+    if spec.has(super::flag::DENYOOM) {
+        flags.push(Frame::Simple(Bytes::from_static(b"denyoom")));
+    }
+    Frame::Array(vec![
+        Frame::bulk(spec.name),
+        integer(spec.arity),
+        Frame::Set(flags),
+        integer(0),
+        integer(0),
+        integer(0),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_secret;
+
+    #[test]
+    fn secrets() {
+        assert!(same_secret(b"abc", b"abc"));
+        assert!(!same_secret(b"abc", b"abd"));
+        assert!(!same_secret(b"abc", b"abcd"));
+        assert!(!same_secret(b"", b"a"));
+    }
+}

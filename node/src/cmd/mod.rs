@@ -1,0 +1,310 @@
+//! Command dispatch: one table built from every family's `COMMANDS` list, and
+//! [`execute`], the single path every request takes — lookup (unknown command), arity,
+//! auth, pub/sub context, MULTI queueing, maxmemory, then the handler, then propagation.
+//! (Cluster mode's slot check / redirect goes in [`execute`] right before the handler.)
+//!
+//! A family is one file with `pub const COMMANDS: &[Spec]` whose handlers have the shape
+//! `fn(&mut Ctx, &[Bytes]) -> Reply` (`args[0]` is the command name). Adding a family is
+//! one file plus one line in [`FAMILIES`].
+//!
+//! Layout: `connection`, `server`, `config_cmd`, `strings`, `keys`, `hashes`, `lists`,
+//! `sets`, `zsets`, `pubsub`, `tx`, plus `args` (argument parsing helpers).
+
+pub mod args;
+mod config_cmd;
+mod connection;
+mod hashes;
+mod keys;
+mod lists;
+mod pubsub;
+mod server;
+mod sets;
+mod strings;
+mod tx;
+mod zsets;
+
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+use slotgate_protocol::Frame;
+
+use crate::blocking::Block;
+use crate::client::Client;
+use crate::db::{Db, Map};
+use crate::reply::err;
+use crate::state::{now_ms, State};
+
+/// A handler's outcome: the reply, or an error reply (so handlers can use `?`).
+pub type Reply = Result<Frame, Frame>;
+
+/// Handler of one command.
+pub type Handler = fn(&mut Ctx, &[Bytes]) -> Reply;
+
+/// Command flags.
+pub mod flag {
+    /// Changes data: propagated, refused under OOM when also `DENYOOM`.
+    pub const WRITE: u32 = 1;
+    /// May grow memory.
+    pub const DENYOOM: u32 = 2;
+    /// Allowed before AUTH.
+    pub const NOAUTH: u32 = 4;
+    /// Allowed in RESP2 subscribe mode.
+    pub const PUBSUB: u32 = 8;
+    /// Runs even inside MULTI instead of being queued.
+    pub const NOQUEUE: u32 = 16;
+    /// Not allowed inside MULTI at all.
+    pub const NOMULTI: u32 = 32;
+}
+
+/// One command: name (lower case), Redis arity (negative = at least), flags, handler.
+pub struct Spec {
+    pub name: &'static str,
+    pub arity: i32,
+    pub flags: u32,
+    pub handler: Handler,
+}
+
+impl Spec {
+    pub fn has(&self, f: u32) -> bool {
+        self.flags & f != 0
+    }
+}
+
+/// Shorthand for family tables.
+pub const fn spec(name: &'static str, arity: i32, flags: u32, handler: Handler) -> Spec {
+    Spec {
+        name,
+        arity,
+        flags,
+        handler,
+    }
+}
+
+/// Every command family. Add a family here.
+const FAMILIES: &[&[Spec]] = &[
+    connection::COMMANDS,
+    server::COMMANDS,
+    config_cmd::COMMANDS,
+    strings::COMMANDS,
+    keys::COMMANDS,
+    hashes::COMMANDS,
+    lists::COMMANDS,
+    sets::COMMANDS,
+    zsets::COMMANDS,
+    pubsub::COMMANDS,
+    tx::COMMANDS,
+];
+
+fn table() -> &'static Map<&'static [u8], &'static Spec> {
+    static TABLE: OnceLock<Map<&'static [u8], &'static Spec>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        FAMILIES
+            .iter()
+            .flat_map(|f| f.iter())
+            .map(|s| (s.name.as_bytes(), s))
+            .collect()
+    })
+}
+
+/// The spec for a command name, any case.
+pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
+    let mut buf = [0u8; 32];
+    let lower = buf.get_mut(..name.len())?;
+    lower.copy_from_slice(name);
+    lower.make_ascii_lowercase();
+    table().get(&*lower).copied()
+}
+
+/// Every command (COMMAND COUNT / LIST).
+pub fn all() -> impl Iterator<Item = &'static Spec> {
+    FAMILIES.iter().flat_map(|f| f.iter())
+}
+
+/// What a handler sees: the state (locked), its client, the time, and where it reports
+/// writes, a blocking wait, or a different command to propagate.
+pub struct Ctx<'a> {
+    pub state: &'a mut State,
+    pub client: &'a mut Client,
+    /// Unix ms, fixed for the whole command (like Redis's cached `mstime`).
+    pub now: i64,
+    /// Changes made by this command (Redis's `server.dirty` delta).
+    pub dirty: u64,
+    /// Propagate these commands instead of the one executed.
+    pub rewrite: Option<Vec<Vec<Bytes>>>,
+    /// The command must wait: set by blocking commands that found nothing.
+    pub block: Option<Block>,
+    /// Blocking commands must not wait (inside MULTI, or when served).
+    pub no_block: bool,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(state: &'a mut State, client: &'a mut Client) -> Ctx<'a> {
+        Ctx {
+            state,
+            client,
+            now: now_ms(),
+            dirty: 0,
+            rewrite: None,
+            block: None,
+            no_block: false,
+        }
+    }
+
+    /// The client's selected database.
+    pub fn db(&mut self) -> &mut Db {
+        &mut self.state.dbs[self.client.db]
+    }
+
+    /// Records `n` changes.
+    pub fn changed(&mut self, n: u64) {
+        self.dirty += n;
+    }
+
+    /// Propagate `args` (in addition to other rewrites) instead of the original command.
+    pub fn propagate_as(&mut self, args: Vec<Bytes>) {
+        self.rewrite.get_or_insert_with(Vec::new).push(args);
+    }
+
+    /// Tells blocked clients that `key` may have data now.
+    pub fn signal_ready(&mut self, key: &[u8]) {
+        let db = self.client.db;
+        self.state.blocked.signal(db, key);
+    }
+}
+
+/// Runs one request for `client` with the state locked. A blocking command that must wait
+/// leaves its [`Block`] in `ctx.block`.
+pub fn execute(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
+    let Some(spec) = lookup(&args[0]) else {
+        return reject(ctx, unknown_command(args));
+    };
+    if !arity_ok(spec.arity, args.len()) {
+        return reject(ctx, err::arity(spec.name));
+    }
+    if !ctx.client.authenticated && !spec.has(flag::NOAUTH) {
+        return reject(ctx, Frame::error("NOAUTH Authentication required."));
+    }
+    if ctx.client.in_pubsub_mode() && !spec.has(flag::PUBSUB) {
+        return Frame::error(format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            spec.name
+        ));
+    }
+    if ctx.client.multi.is_some() && !spec.has(flag::NOQUEUE) {
+        if spec.has(flag::NOMULTI) {
+            return reject(
+                ctx,
+                Frame::error(format!(
+                    "ERR Command not allowed inside a transaction: {}",
+                    spec.name
+                )),
+            );
+        }
+        if let Some(multi) = ctx.client.multi.as_mut() {
+            multi.queue.push(args.to_vec());
+        }
+        return Frame::Simple(Bytes::from_static(b"QUEUED"));
+    }
+    if spec.has(flag::DENYOOM) && !ctx.client.loading && !crate::memory::ensure_room(ctx.state) {
+        return reject(
+            ctx,
+            Frame::error("OOM command not allowed when used memory > 'maxmemory'."),
+        );
+    }
+    call(ctx, spec, args)
+}
+
+/// Runs the handler and propagates what it changed.
+pub fn call(ctx: &mut Ctx, spec: &'static Spec, args: &[Bytes]) -> Frame {
+    ctx.client.last_command = spec.name;
+    ctx.state.stats.commands += 1;
+    let reply = (spec.handler)(ctx, args).unwrap_or_else(|e| e);
+    let db = ctx.client.db;
+    ctx.state.propagate_expired(db);
+    if ctx.dirty > 0 && spec.has(flag::WRITE) {
+        ctx.state.dirty += ctx.dirty;
+        if !ctx.client.loading {
+            match ctx.rewrite.take() {
+                Some(commands) => commands.iter().for_each(|c| ctx.state.propagate(db, c)),
+                None => ctx.state.propagate(db, args),
+            }
+        }
+    }
+    ctx.dirty = 0;
+    ctx.rewrite = None;
+    reply
+}
+
+/// An error before execution; inside MULTI it also dooms the transaction.
+fn reject(ctx: &mut Ctx, reply: Frame) -> Frame {
+    if let Some(multi) = ctx.client.multi.as_mut() {
+        multi.failed = true;
+    }
+    reply
+}
+
+fn arity_ok(arity: i32, n: usize) -> bool {
+    let n = n as i32;
+    if arity >= 0 {
+        n == arity
+    } else {
+        n >= -arity
+    }
+}
+
+/// Redis's text: `ERR unknown command 'x', with args beginning with: 'a' 'b' `.
+fn unknown_command(args: &[Bytes]) -> Frame {
+    let show = |b: &Bytes| String::from_utf8_lossy(&b[..b.len().min(128)]).into_owned();
+    let mut rest = String::new();
+    for arg in &args[1..] {
+        if rest.len() >= 128 {
+            break;
+        }
+        rest.push_str(&format!("'{}' ", show(arg)));
+    }
+    Frame::error(format!(
+        "ERR unknown command '{}', with args beginning with: {rest}",
+        show(&args[0])
+    ))
+}
+
+/// Unregisters a closing client: subscriptions and WATCHes.
+pub fn forget_client(state: &mut State, client: &mut Client) {
+    pubsub::unsubscribe_all(state, client);
+    tx::unwatch_all(state, client);
+}
+
+/// Runs `args` for a connection-less client (AOF replay).
+pub fn replay(state: &mut State, client: &mut Client, args: &[Bytes]) -> Frame {
+    let mut ctx = Ctx::new(state, client);
+    ctx.no_block = true;
+    execute(&mut ctx, args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_command_text() {
+        let args = [
+            Bytes::from_static(b"foo"),
+            Bytes::from_static(b"a"),
+            Bytes::from_static(b"b"),
+        ];
+        assert_eq!(
+            unknown_command(&args),
+            Frame::error("ERR unknown command 'foo', with args beginning with: 'a' 'b' ")
+        );
+    }
+
+    #[test]
+    fn names_are_unique_and_lower_case() {
+        let mut seen = std::collections::HashSet::new();
+        for spec in all() {
+            assert!(seen.insert(spec.name), "duplicate {}", spec.name);
+            assert_eq!(spec.name, spec.name.to_ascii_lowercase());
+        }
+        assert!(lookup(b"GeT").is_some());
+    }
+}

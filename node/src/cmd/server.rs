@@ -1,0 +1,161 @@
+//! Server commands: INFO, DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, TIME, LASTSAVE, SAVE, BGSAVE,
+//! BGREWRITEAOF, SHUTDOWN, WAIT, MEMORY, SLOWLOG, LATENCY.
+
+use bytes::Bytes;
+use slotgate_protocol::Frame;
+
+use super::args::{int, upper};
+use super::flag::{NOMULTI, WRITE};
+use super::{spec, Ctx, Reply, Spec};
+use crate::aof::Aof;
+use crate::reply::{err, int as integer, simple};
+use crate::state::now_us;
+
+pub const COMMANDS: &[Spec] = &[
+    spec("info", -1, 0, info),
+    spec("dbsize", 1, 0, dbsize),
+    spec("flushdb", -1, WRITE, flush),
+    spec("flushall", -1, WRITE, flush),
+    spec("swapdb", 3, WRITE, swapdb),
+    spec("time", 1, 0, time),
+    spec("lastsave", 1, 0, lastsave),
+    spec("save", 1, NOMULTI, save),
+    spec("bgsave", -1, 0, save),
+    spec("bgrewriteaof", 1, NOMULTI, bgrewriteaof),
+    spec("shutdown", -1, NOMULTI, shutdown),
+    spec("wait", 3, 0, wait),
+    spec("memory", -2, 0, memory),
+    spec("slowlog", -2, 0, slowlog),
+    spec("latency", -2, 0, latency),
+];
+
+fn info(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+    let sections: Vec<String> = args[1..]
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
+        .collect();
+    let text = crate::info::render(ctx.state, &sections);
+    Ok(Frame::Verbatim(*b"txt", Bytes::from(text)))
+}
+
+fn dbsize(ctx: &mut Ctx, _: &[Bytes]) -> Reply {
+    Ok(integer(ctx.db().len()))
+}
+
+fn flush(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+    match args.get(1).map(|a| upper(a)) {
+        None => {}
+        Some(mode) if args.len() == 2 && (mode == "ASYNC" || mode == "SYNC") => {}
+        Some(_) => return Err(err::syntax()),
+    }
+    if upper(&args[0]) == "FLUSHALL" {
+        ctx.state.dbs.iter_mut().for_each(|db| db.clear());
+    } else {
+        ctx.db().clear();
+    }
+    ctx.changed(1);
+    Ok(Frame::ok())
+}
+
+fn swapdb(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+    let index = |a: &[u8], what: &str| -> Result<usize, Frame> {
+        let n = int(a).map_err(|_| Frame::error(format!("ERR invalid {what} DB index")))?;
+        usize::try_from(n).map_err(|_| err::db_index())
+    };
+    let (a, b) = (index(&args[1], "first")?, index(&args[2], "second")?);
+    if a >= ctx.state.dbs.len() || b >= ctx.state.dbs.len() {
+        return Err(err::db_index());
+    }
+    if a != b {
+        let (low, high) = (a.min(b), a.max(b));
+        let (left, right) = ctx.state.dbs.split_at_mut(high);
+        left[low].swap_data(&mut right[0]);
+    }
+    ctx.changed(1);
+    Ok(Frame::ok())
+}
+
+fn time(_: &mut Ctx, _: &[Bytes]) -> Reply {
+    let us = now_us();
+    Ok(Frame::Array(vec![
+        Frame::Bulk(Bytes::from((us / 1_000_000).to_string())),
+        Frame::Bulk(Bytes::from((us % 1_000_000).to_string())),
+    ]))
+}
+
+fn lastsave(ctx: &mut Ctx, _: &[Bytes]) -> Reply {
+    Ok(integer(ctx.state.last_save))
+}
+
+/// SAVE / BGSAVE: the AOF is the persistence; this records the save point.
+fn save(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+    ctx.state.last_save = ctx.now / 1000;
+    ctx.state.dirty = 0;
+    Ok(if upper(&args[0]) == "SAVE" {
+        Frame::ok()
+    } else {
+        simple("Background saving started")
+    })
+}
+
+fn bgrewriteaof(ctx: &mut Ctx, _: &[Bytes]) -> Reply {
+    if ctx.state.aof.is_some() {
+        Aof::rewrite(ctx.state).map_err(|e| {
+            Frame::error(format!(
+                "ERR Background append only file rewriting error: {e}"
+            ))
+        })?;
+    }
+    Ok(simple("Background append only file rewriting started"))
+}
+
+fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+    for arg in &args[1..] {
+        if !matches!(
+            upper(arg).as_str(),
+            "NOSAVE" | "SAVE" | "NOW" | "FORCE" | "ABORT"
+        ) {
+            return Err(err::syntax());
+        }
+    }
+    ctx.state.shutdown = true;
+    ctx.client.close = true;
+    Ok(Frame::ok())
+}
+
+fn wait(_: &mut Ctx, args: &[Bytes]) -> Reply {
+    int(&args[1])?;
+    if int(&args[2])? < 0 {
+        return Err(Frame::error("ERR timeout is negative"));
+    }
+    Ok(integer(0))
+}
+
+fn memory(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+    match (upper(&args[1]).as_str(), args.len()) {
+        ("USAGE", 3 | 5) => {
+            let now = ctx.now;
+            let key = &args[2];
+            Ok(ctx.db().get(key, now).map_or(Frame::NullBulk, |e| integer(e.value.memory() + key.len() + 48)))
+        }
+        ("DOCTOR", 2) => Ok(Frame::Bulk(Bytes::from_static(b"Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base."))),
+        _ => Err(err::unknown_subcommand(&args[1], "memory")),
+    }
+}
+
+fn slowlog(_: &mut Ctx, args: &[Bytes]) -> Reply {
+    match upper(&args[1]).as_str() {
+        "GET" => Ok(Frame::Array(Vec::new())),
+        "LEN" => Ok(integer(0)),
+        "RESET" => Ok(Frame::ok()),
+        _ => Err(err::unknown_subcommand(&args[1], "slowlog")),
+    }
+}
+
+fn latency(_: &mut Ctx, args: &[Bytes]) -> Reply {
+    match upper(&args[1]).as_str() {
+        "LATEST" | "HISTORY" => Ok(Frame::Array(Vec::new())),
+        "RESET" => Ok(integer(0)),
+        _ => Err(err::unknown_subcommand(&args[1], "latency")),
+    }
+}

@@ -1,0 +1,5 @@
+//! stub
+
+use super::Spec;
+
+pub const COMMANDS: &[Spec] = &[];

@@ -1,0 +1,107 @@
+//! Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH.
+
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+use slotgate_protocol::Frame;
+
+use super::flag::NOQUEUE;
+use super::{spec, Ctx, Reply, Spec};
+use crate::client::{Client, Multi};
+use crate::state::State;
+
+pub const COMMANDS: &[Spec] = &[
+    spec("multi", 1, NOQUEUE, multi),
+    spec("exec", 1, NOQUEUE, exec),
+    spec("discard", 1, NOQUEUE, discard),
+    spec("watch", -2, NOQUEUE, watch),
+    spec("unwatch", 1, 0, unwatch),
+];
+
+fn multi(ctx: &mut Ctx, _: &[Bytes]) -> Reply {
+    if ctx.client.multi.is_some() {
+        return Err(Frame::error("ERR MULTI calls can not be nested"));
+    }
+    ctx.client.multi = Some(Multi::default());
+    Ok(Frame::ok())
+}
+
+fn exec(ctx: &mut Ctx, _: &[Bytes]) -> Reply {
+    let Some(multi) = ctx.client.multi.take() else {
+        return Err(Frame::error("ERR EXEC without MULTI"));
+    };
+    let dirty = ctx.client.dirty.load(Ordering::Relaxed) || watched_key_expired(ctx);
+    unwatch_all(ctx.state, ctx.client);
+    if multi.failed {
+        return Err(Frame::error(
+            "EXECABORT Transaction discarded because of previous errors.",
+        ));
+    }
+    if dirty {
+        return Ok(Frame::NullArray);
+    }
+    let no_block = std::mem::replace(&mut ctx.no_block, true);
+    let mut replies = Vec::with_capacity(multi.queue.len());
+    for args in &multi.queue {
+        replies.push(super::execute(ctx, args));
+    }
+    ctx.no_block = no_block;
+    Ok(Frame::Array(replies))
+}
+
+/// Redis 7 also fails EXEC when a WATCHed key expired after WATCH.
+fn watched_key_expired(ctx: &mut Ctx) -> bool {
+    let now = ctx.now;
+    let watching = ctx.client.watching.clone();
+    for (db, key) in watching {
+        ctx.state.dbs[db].get(&key, now);
+    }
+    ctx.client.dirty.load(Ordering::Relaxed)
+}
+
+fn discard(ctx: &mut Ctx, _: &[Bytes]) -> Reply {
+    if ctx.client.multi.is_none() {
+        return Err(Frame::error("ERR DISCARD without MULTI"));
+    }
+    discard_state(ctx);
+    Ok(Frame::ok())
+}
+
+/// Drops a pending transaction and every WATCH.
+pub fn discard_state(ctx: &mut Ctx) {
+    ctx.client.multi = None;
+    unwatch_all(ctx.state, ctx.client);
+}
+
+fn watch(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+    if ctx.client.multi.is_some() {
+        return Err(Frame::error("ERR WATCH inside MULTI is not allowed"));
+    }
+    let db = ctx.client.db;
+    for key in &args[1..] {
+        if ctx
+            .client
+            .watching
+            .iter()
+            .any(|(d, k)| *d == db && k == key)
+        {
+            continue;
+        }
+        ctx.state.dbs[db].watch(key, &ctx.client.dirty);
+        ctx.client.watching.push((db, key.clone()));
+    }
+    Ok(Frame::ok())
+}
+
+fn unwatch(ctx: &mut Ctx, _: &[Bytes]) -> Reply {
+    unwatch_all(ctx.state, ctx.client);
+    Ok(Frame::ok())
+}
+
+/// Forgets every WATCHed key of `client` and clears its dirty flag.
+pub fn unwatch_all(state: &mut State, client: &mut Client) {
+    for (db, key) in client.watching.drain(..) {
+        state.dbs[db].unwatch(&key, &client.dirty);
+    }
+    client.dirty.store(false, Ordering::Relaxed);
+}

@@ -1,0 +1,304 @@
+//! One client connection: read, decode every complete request in the buffer, run the batch
+//! with the state locked once, flush the AOF, write all replies in one write. Pushed
+//! messages (pub/sub) arrive on the client's mailbox; a blocking command parks the
+//! connection until it is served, times out, or the client goes away.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use slotgate_protocol::resp::RequestDecoder;
+use slotgate_protocol::{Frame, Limits};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::blocking::{self, Block};
+use crate::client::{Client, Mailbox, Out};
+use crate::cmd::{self, Ctx};
+use crate::reply;
+use crate::state::{now_ms, ClientMeta, Shared, State};
+
+/// Requests run per lock, at most.
+const BATCH: usize = 512;
+
+/// A blocked command waiting for its reply.
+struct Parked {
+    id: u64,
+    rx: oneshot::Receiver<Frame>,
+    deadline: Option<i64>,
+    on_timeout: Frame,
+}
+
+/// Serves one accepted connection until it closes.
+pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr) {
+    let _ = stream.set_nodelay(true);
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mailbox = Mailbox {
+        tx,
+        queued: Arc::default(),
+    };
+    let id = shared.next_id();
+    let Some(mut client) = admit(&shared, id, mailbox, &stream, addr) else {
+        return;
+    };
+    let mut conn = Conn {
+        shared: shared.clone(),
+        decoder: RequestDecoder::new(Limits::default()),
+        pending: VecDeque::new(),
+    };
+    let mut inbuf = BytesMut::with_capacity(16 * 1024);
+    let mut out = BytesMut::with_capacity(16 * 1024);
+    loop {
+        tokio::select! {
+            read = stream.read_buf(&mut inbuf) => {
+                match read {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+                if !conn.run(&mut client, &mut inbuf, &mut out, &mut stream).await {
+                    break;
+                }
+            }
+            Some(msg) = rx.recv() => {
+                let Out::Frame(frame) = msg else { break };
+                if !push(&mut client, &mut rx, frame, &mut stream).await {
+                    break;
+                }
+            }
+        }
+    }
+    leave(&shared, &mut client);
+}
+
+/// Registers the client, or refuses it (maxclients, protected mode) with Redis's text.
+fn admit(
+    shared: &Shared,
+    id: u64,
+    mailbox: Mailbox,
+    stream: &TcpStream,
+    addr: SocketAddr,
+) -> Option<Client> {
+    let mut state = shared.state.lock();
+    let refusal = refusal(&state, &addr);
+    if let Some(text) = refusal {
+        state.stats.rejected_connections += 1;
+        let _ = stream.try_write(text.as_bytes());
+        return None;
+    }
+    state.stats.connections += 1;
+    let authenticated = state.config.get("requirepass").is_empty();
+    let mut client = Client::new(id, mailbox, authenticated);
+    client.addr = Some(addr);
+    client.laddr = stream.local_addr().ok();
+    let meta = ClientMeta {
+        addr: addr.to_string(),
+        laddr: client.laddr.map(|a| a.to_string()).unwrap_or_default(),
+        name: None,
+        db: 0,
+        created: client.created,
+        last_command: "NULL",
+        mailbox: client.mailbox.clone(),
+    };
+    state.clients.insert(id, meta);
+    Some(client)
+}
+
+fn refusal(state: &State, addr: &SocketAddr) -> Option<&'static str> {
+    if state.clients.len() as i64 >= state.config.get_int("maxclients") {
+        return Some("-ERR max number of clients reached\r\n");
+    }
+    let open =
+        state.config.get_bool("protected-mode") && state.config.get("requirepass").is_empty();
+    if open && !addr.ip().is_loopback() {
+        return Some(DENIED);
+    }
+    None
+}
+
+const DENIED: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart the server using the '--protected-mode no' option. 4) Setup a bind address or an authorized user for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+/// Unregisters a closing client from every registry.
+fn leave(shared: &Shared, client: &mut Client) {
+    let mut state = shared.state.lock();
+    state.clients.remove(&client.id);
+    crate::cmd::forget_client(&mut state, client);
+}
+
+/// Writes one pushed message (and any others already queued).
+async fn push(
+    client: &mut Client,
+    rx: &mut mpsc::UnboundedReceiver<Out>,
+    first: Frame,
+    stream: &mut TcpStream,
+) -> bool {
+    let mut out = BytesMut::new();
+    let mut next = Some(first);
+    while let Some(frame) = next.take() {
+        let before = out.len();
+        reply::encode(&frame, client.resp, &mut out);
+        client.mailbox.queued.fetch_sub(
+            (out.len() - before).min(client.mailbox.queued.load(Ordering::Relaxed)),
+            Ordering::Relaxed,
+        );
+        match rx.try_recv() {
+            Ok(Out::Frame(frame)) => next = Some(frame),
+            Ok(Out::Kill) => return false,
+            Err(_) => {}
+        }
+    }
+    client.mailbox.queued.store(0, Ordering::Relaxed);
+    stream.write_all(&out).await.is_ok()
+}
+
+struct Conn {
+    shared: Arc<Shared>,
+    decoder: RequestDecoder,
+    /// Decoded requests not yet run (a blocking command stopped the batch).
+    pending: VecDeque<Vec<Bytes>>,
+}
+
+impl Conn {
+    /// Runs everything decodable in `inbuf`; false when the connection must close.
+    async fn run(
+        &mut self,
+        client: &mut Client,
+        inbuf: &mut BytesMut,
+        out: &mut BytesMut,
+        stream: &mut TcpStream,
+    ) -> bool {
+        loop {
+            let protocol_error = self.decode(inbuf);
+            if self.pending.is_empty() {
+                if let Some(text) = protocol_error {
+                    let _ = stream.write_all(text.as_bytes()).await;
+                    return false;
+                }
+                return true;
+            }
+            let parked = self.execute_batch(client, out);
+            if !out.is_empty() {
+                if stream.write_all(out).await.is_err() {
+                    return false;
+                }
+                out.clear();
+            }
+            if client.close {
+                return false;
+            }
+            if let Some(parked) = parked {
+                let reply = self.wait(parked, stream, inbuf).await;
+                let Some(reply) = reply else { return false };
+                reply::encode(&reply, client.resp, out);
+            }
+            if self.pending.is_empty() && protocol_error.is_none() && inbuf.is_empty() {
+                if !out.is_empty() {
+                    let ok = stream.write_all(out).await.is_ok();
+                    out.clear();
+                    return ok;
+                }
+                return true;
+            }
+        }
+    }
+
+    /// Moves complete requests from `inbuf` to `pending`; a protocol error's reply text.
+    fn decode(&mut self, inbuf: &mut BytesMut) -> Option<String> {
+        while self.pending.len() < BATCH {
+            match self.decoder.decode(inbuf) {
+                Ok(Some(request)) => self.pending.push_back(request.args),
+                Ok(None) => return None,
+                Err(e) => return Some(format!("-{e}\r\n")),
+            }
+        }
+        None
+    }
+
+    /// Runs pending requests with the state locked; stops at a command that must block.
+    fn execute_batch(&mut self, client: &mut Client, out: &mut BytesMut) -> Option<Parked> {
+        let mut state = self.shared.state.lock();
+        let mut parked = None;
+        while let Some(args) = self.pending.pop_front() {
+            let (reply, block) = {
+                let mut ctx = Ctx::new(&mut state, client);
+                let reply = cmd::execute(&mut ctx, &args);
+                (reply, ctx.block.take())
+            };
+            blocking::serve(&mut state);
+            if let Some(Block {
+                keys,
+                deadline,
+                on_timeout,
+            }) = block
+            {
+                let (id, rx) = state.blocked.add(client, args, keys);
+                parked = Some(Parked {
+                    id,
+                    rx,
+                    deadline,
+                    on_timeout,
+                });
+                break;
+            }
+            reply::encode(&reply, client.resp, out);
+            if client.close || state.shutdown {
+                break;
+            }
+        }
+        if let Some(aof) = state.aof.as_mut() {
+            if let Err(e) = aof.flush() {
+                tracing::error!("Error writing to the AOF file: {e}");
+            }
+        }
+        if let Some(meta) = state.clients.get_mut(&client.id) {
+            meta.db = client.db;
+            meta.last_command = client.last_command;
+            meta.name.clone_from(&client.name);
+        }
+        if state.shutdown {
+            self.shared.shutdown.notify_one();
+        }
+        parked
+    }
+
+    /// Waits for a parked command's reply; `None` when the client went away.
+    /// Bytes the client sends meanwhile are kept in `inbuf` for after.
+    async fn wait(
+        &mut self,
+        mut parked: Parked,
+        stream: &mut TcpStream,
+        inbuf: &mut BytesMut,
+    ) -> Option<Frame> {
+        let sleep = async {
+            match parked.deadline {
+                Some(at) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(
+                        (at - now_ms()).max(0) as u64
+                    ))
+                    .await
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(sleep);
+        let mut gone = false;
+        loop {
+            tokio::select! {
+                reply = &mut parked.rx => return reply.ok(),
+                _ = &mut sleep => break,
+                read = stream.read_buf(inbuf) => if !matches!(read, Ok(n) if n > 0) {
+                    gone = true;
+                    break;
+                },
+            }
+        }
+        let cancelled = self.shared.state.lock().blocked.cancel(parked.id);
+        match (cancelled, gone) {
+            (_, true) => None,
+            (true, false) => Some(parked.on_timeout),
+            (false, false) => parked.rx.try_recv().ok(),
+        }
+    }
+}

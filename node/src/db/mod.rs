@@ -1,0 +1,373 @@
+//! The keyspace of one database, partitioned by hash slot: 16384 small tables, so cluster
+//! mode's COUNTKEYSINSLOT / GETKEYSINSLOT / slot migration touch one table, and SCAN walks
+//! slot by slot (its cursor is the next slot). Expiry is lazy (every access checks the
+//! deadline) plus [`Db::expire_cycle`], the active sweep. Every mutation goes through
+//! [`Db::entry_mut`], [`Db::insert`] or [`Db::remove`], which flag WATCHing clients.
+//!
+//! Layout:
+//! - `value`: [`Value`], the five types, encodings, number parsing.
+//! - `zset`: [`zset::ZSet`], the sorted set.
+
+pub mod value;
+pub mod zset;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use slotgate_protocol::{key_slot, SLOT_COUNT};
+
+pub use value::{parse_f64, parse_i64, Map, Set, Value};
+
+/// A key's value and deadline.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub value: Value,
+    /// Unix time in ms after which the key is gone; `None` for persistent keys.
+    pub expire_at: Option<i64>,
+}
+
+impl Entry {
+    pub fn new(value: Value) -> Entry {
+        Entry {
+            value,
+            expire_at: None,
+        }
+    }
+
+    fn expired(&self, now: i64) -> bool {
+        self.expire_at.is_some_and(|at| at <= now)
+    }
+}
+
+type Table = Map<Bytes, Entry>;
+
+/// One database (`SELECT n`).
+#[derive(Debug, Default)]
+pub struct Db {
+    /// One table per slot; empty until the first key arrives.
+    slots: Vec<Table>,
+    keys: usize,
+    volatile: usize,
+    /// WATCHed keys → the dirty flags of the clients watching them.
+    watched: Map<Bytes, Vec<Arc<AtomicBool>>>,
+    /// Keys removed by expiry since the last [`Db::take_expired`] (to propagate as DEL).
+    expired: Vec<Bytes>,
+    /// Where the active expiry sweep resumes.
+    sweep_slot: usize,
+}
+
+impl Db {
+    pub fn len(&self) -> usize {
+        self.keys
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys == 0
+    }
+
+    /// Keys that have a deadline.
+    pub fn volatile(&self) -> usize {
+        self.volatile
+    }
+
+    fn table(&mut self, key: &[u8]) -> &mut Table {
+        if self.slots.is_empty() {
+            self.slots = (0..SLOT_COUNT).map(|_| Table::default()).collect();
+        }
+        &mut self.slots[key_slot(key).index()]
+    }
+
+    /// Removes `key` if its deadline has passed; true when it is (now) absent.
+    fn expire_if_due(&mut self, key: &[u8], now: i64) -> bool {
+        let due = match self
+            .slots
+            .get(key_slot(key).index())
+            .and_then(|t| t.get(key))
+        {
+            None => return true,
+            Some(entry) => entry.expired(now),
+        };
+        if due {
+            self.remove(key);
+            self.expired.push(Bytes::copy_from_slice(key));
+        }
+        due
+    }
+
+    /// The live entry under `key`, for reading.
+    pub fn get(&mut self, key: &[u8], now: i64) -> Option<&Entry> {
+        if self.expire_if_due(key, now) {
+            return None;
+        }
+        self.slots[key_slot(key).index()].get(key)
+    }
+
+    /// The live entry under `key`, for changing it (WATCHers are flagged).
+    pub fn entry_mut(&mut self, key: &[u8], now: i64) -> Option<&mut Entry> {
+        if self.expire_if_due(key, now) {
+            return None;
+        }
+        self.touch(key);
+        self.slots[key_slot(key).index()].get_mut(key)
+    }
+
+    /// Stores `entry` under `key` (copying the key out of the request buffer).
+    pub fn insert(&mut self, key: &[u8], entry: Entry) -> Option<Entry> {
+        self.touch(key);
+        let volatile = entry.expire_at.is_some();
+        let old = self.table(key).insert(Bytes::copy_from_slice(key), entry);
+        match &old {
+            Some(old) => self.volatile -= usize::from(old.expire_at.is_some()),
+            None => self.keys += 1,
+        }
+        self.volatile += usize::from(volatile);
+        old
+    }
+
+    /// Removes `key` whatever its deadline.
+    pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        let old = self.slots.get_mut(key_slot(key).index())?.remove(key)?;
+        self.touch(key);
+        self.keys -= 1;
+        self.volatile -= usize::from(old.expire_at.is_some());
+        Some(old)
+    }
+
+    /// Removes `key` if its collection value became empty.
+    pub fn remove_if_empty(&mut self, key: &[u8]) {
+        let empty = self
+            .slots
+            .get(key_slot(key).index())
+            .and_then(|t| t.get(key))
+            .is_some_and(|e| e.value.is_empty_collection());
+        if empty {
+            self.remove(key);
+        }
+    }
+
+    /// Sets or clears the deadline of a live key; false when the key is absent.
+    pub fn set_expire(&mut self, key: &[u8], at: Option<i64>, now: i64) -> bool {
+        let Some(entry) = self.entry_mut(key, now) else {
+            return false;
+        };
+        let before = entry.expire_at.is_some();
+        entry.expire_at = at;
+        self.volatile = self.volatile + usize::from(at.is_some()) - usize::from(before);
+        true
+    }
+
+    /// Every key (expired ones are skipped, not removed).
+    pub fn keys(&self, now: i64) -> impl Iterator<Item = &Bytes> {
+        self.slots
+            .iter()
+            .flat_map(|t| t.iter())
+            .filter(move |(_, e)| !e.expired(now))
+            .map(|(k, _)| k)
+    }
+
+    /// Live keys of one slot.
+    pub fn keys_in_slot(&self, slot: usize, now: i64) -> Vec<Bytes> {
+        self.slots.get(slot).map_or_else(Vec::new, |t| {
+            t.iter()
+                .filter(|(_, e)| !e.expired(now))
+                .map(|(k, _)| k.clone())
+                .collect()
+        })
+    }
+
+    /// SCAN: whole slots starting at `cursor` until at least `count` keys are gathered;
+    /// returns the next cursor (0 at the end).
+    pub fn scan(
+        &self,
+        cursor: usize,
+        count: usize,
+        now: i64,
+        out: &mut Vec<(Bytes, &'static str)>,
+    ) -> usize {
+        let mut slot = cursor;
+        while slot < self.slots.len() && out.len() < count {
+            for (k, e) in &self.slots[slot] {
+                if !e.expired(now) {
+                    out.push((k.clone(), e.value.type_name()));
+                }
+            }
+            slot += 1;
+        }
+        if slot >= self.slots.len() {
+            0
+        } else {
+            slot
+        }
+    }
+
+    /// A random live key.
+    pub fn random_key(&self, now: i64) -> Option<Bytes> {
+        if self.keys == 0 {
+            return None;
+        }
+        let start = rand::random::<usize>() % self.slots.len();
+        for i in 0..self.slots.len() {
+            let table = &self.slots[(start + i) % self.slots.len()];
+            if table.is_empty() {
+                continue;
+            }
+            let pick = rand::random::<usize>() % table.len();
+            if let Some((k, e)) = table.iter().nth(pick) {
+                if !e.expired(now) {
+                    return Some(k.clone());
+                }
+            }
+        }
+        None
+    }
+
+    /// The active expiry sweep: examines up to `budget` keys from where the last sweep
+    /// stopped and removes the expired ones. Returns how many were removed.
+    pub fn expire_cycle(&mut self, now: i64, budget: usize) -> usize {
+        if self.volatile == 0 || self.slots.is_empty() {
+            return 0;
+        }
+        let mut seen = 0;
+        let mut dead: Vec<Bytes> = Vec::new();
+        for _ in 0..self.slots.len() {
+            let table = &self.slots[self.sweep_slot];
+            seen += table.len();
+            dead.extend(
+                table
+                    .iter()
+                    .filter(|(_, e)| e.expired(now))
+                    .map(|(k, _)| k.clone()),
+            );
+            self.sweep_slot = (self.sweep_slot + 1) % self.slots.len();
+            if seen >= budget {
+                break;
+            }
+        }
+        for key in &dead {
+            self.remove(key);
+        }
+        let removed = dead.len();
+        self.expired.extend(dead);
+        removed
+    }
+
+    /// Keys removed by expiry since the last call.
+    pub fn take_expired(&mut self) -> Vec<Bytes> {
+        std::mem::take(&mut self.expired)
+    }
+
+    /// Drops every key (WATCHers of existing keys are flagged).
+    pub fn clear(&mut self) {
+        let watched: Vec<Bytes> = self.watched.keys().cloned().collect();
+        for key in watched {
+            if self
+                .slots
+                .get(key_slot(&key).index())
+                .is_some_and(|t| t.contains_key(&key))
+            {
+                self.touch(&key);
+            }
+        }
+        self.slots = Vec::new();
+        self.keys = 0;
+        self.volatile = 0;
+    }
+
+    /// Flags every client WATCHing `key`.
+    pub fn touch(&mut self, key: &[u8]) {
+        if let Some(flags) = self.watched.get(key) {
+            for flag in flags {
+                flag.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+
+    pub fn watch(&mut self, key: &[u8], flag: &Arc<AtomicBool>) {
+        self.watched
+            .entry(Bytes::copy_from_slice(key))
+            .or_default()
+            .push(flag.clone());
+    }
+
+    pub fn unwatch(&mut self, key: &[u8], flag: &Arc<AtomicBool>) {
+        if let Some(flags) = self.watched.get_mut(key) {
+            flags.retain(|f| !Arc::ptr_eq(f, flag));
+            if flags.is_empty() {
+                self.watched.remove(key);
+            }
+        }
+    }
+
+    /// Swaps contents with `other` (SWAPDB); WATCH lists stay with their database number.
+    pub fn swap_data(&mut self, other: &mut Db) {
+        std::mem::swap(&mut self.slots, &mut other.slots);
+        std::mem::swap(&mut self.keys, &mut other.keys);
+        std::mem::swap(&mut self.volatile, &mut other.volatile);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &'static str) -> Entry {
+        Entry::new(Value::Str(Bytes::from_static(v.as_bytes())))
+    }
+
+    #[test]
+    fn lazy_and_active_expiry() {
+        let mut db = Db::default();
+        db.insert(
+            b"a",
+            Entry {
+                expire_at: Some(100),
+                ..s("1")
+            },
+        );
+        db.insert(
+            b"b",
+            Entry {
+                expire_at: Some(100),
+                ..s("1")
+            },
+        );
+        db.insert(b"c", s("2"));
+        assert!(db.get(b"a", 99).is_some());
+        assert!(db.get(b"a", 100).is_none());
+        assert_eq!(db.len(), 2);
+        assert_eq!(db.expire_cycle(100, 1_000_000), 1);
+        assert_eq!(db.len(), 1);
+        assert_eq!(db.volatile(), 0);
+        assert_eq!(db.take_expired().len(), 2);
+    }
+
+    #[test]
+    fn scan_visits_every_key_once() {
+        let mut db = Db::default();
+        for i in 0..500 {
+            db.insert(format!("k{i}").as_bytes(), s("v"));
+        }
+        let (mut cursor, mut all) = (0, Vec::new());
+        loop {
+            cursor = db.scan(cursor, 10, 0, &mut all);
+            if cursor == 0 {
+                break;
+            }
+        }
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), 500);
+    }
+
+    #[test]
+    fn watch_flags_on_change() {
+        let mut db = Db::default();
+        let flag = Arc::new(AtomicBool::new(false));
+        db.watch(b"k", &flag);
+        db.insert(b"other", s("v"));
+        assert!(!flag.load(Ordering::Relaxed));
+        db.insert(b"k", s("v"));
+        assert!(flag.load(Ordering::Relaxed));
+    }
+}

@@ -1,0 +1,237 @@
+//! INFO: the sections Redis prints, with its field names and `\r\n` line ends.
+
+use crate::memory;
+use crate::state::State;
+
+/// Sections in Redis's order; the flag says whether plain `INFO` includes it.
+const SECTIONS: &[(&str, bool)] = &[
+    ("server", true),
+    ("clients", true),
+    ("memory", true),
+    ("persistence", true),
+    ("stats", true),
+    ("replication", true),
+    ("cpu", true),
+    ("modules", true),
+    ("errorstats", true),
+    ("cluster", true),
+    ("keyspace", true),
+];
+
+/// Renders the requested sections (`[]`, `default`, `all`, `everything` or names).
+pub fn render(state: &State, wanted: &[String]) -> String {
+    let all = wanted.iter().any(|w| w == "all" || w == "everything");
+    let default = wanted.is_empty() || wanted.iter().any(|w| w == "default");
+    let mut out = String::new();
+    for (name, in_default) in SECTIONS {
+        if !(all || default && *in_default || wanted.iter().any(|w| w == name)) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        let title = format!("{}{}", name[..1].to_ascii_uppercase(), &name[1..]);
+        out.push_str(&format!(
+            "# {}\r\n",
+            if *name == "cpu" {
+                "CPU".to_owned()
+            } else {
+                title
+            }
+        ));
+        for (key, value) in section(state, name) {
+            out.push_str(&format!("{key}:{value}\r\n"));
+        }
+    }
+    out
+}
+
+fn section(state: &State, name: &str) -> Vec<(String, String)> {
+    let pairs: Vec<(&str, String)> = match name {
+        "server" => server(state),
+        "clients" => vec![
+            ("connected_clients", state.clients.len().to_string()),
+            ("cluster_connections", "0".into()),
+            ("maxclients", state.config.get("maxclients").into()),
+            ("client_recent_max_input_buffer", "0".into()),
+            ("client_recent_max_output_buffer", "0".into()),
+            ("blocked_clients", state.blocked.count().to_string()),
+            ("tracking_clients", "0".into()),
+            (
+                "clients_in_timeout_table",
+                state.blocked.count().to_string(),
+            ),
+        ],
+        "memory" => memory_section(state),
+        "persistence" => persistence(state),
+        "stats" => stats(state),
+        "replication" => vec![
+            ("role", "master".into()),
+            ("connected_slaves", "0".into()),
+            ("master_failover_state", "no-failover".into()),
+            ("master_replid", state.run_id.clone()),
+            ("master_replid2", "0".repeat(40)),
+            ("master_repl_offset", "0".into()),
+            ("second_repl_offset", "-1".into()),
+            ("repl_backlog_active", "0".into()),
+            ("repl_backlog_size", "1048576".into()),
+            ("repl_backlog_first_byte_offset", "0".into()),
+            ("repl_backlog_histlen", "0".into()),
+        ],
+        "cpu" => cpu(),
+        "cluster" => vec![(
+            "cluster_enabled",
+            u8::from(state.config.get_bool("cluster-enabled")).to_string(),
+        )],
+        "keyspace" => {
+            return state
+                .dbs
+                .iter()
+                .enumerate()
+                .filter(|(_, db)| !db.is_empty())
+                .map(|(i, db)| {
+                    (
+                        format!("db{i}"),
+                        format!("keys={},expires={},avg_ttl=0", db.len(), db.volatile()),
+                    )
+                })
+                .collect();
+        }
+        _ => Vec::new(),
+    };
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+fn server(state: &State) -> Vec<(&'static str, String)> {
+    let uptime = state.started.elapsed().as_secs();
+    let mode = if state.config.get_bool("cluster-enabled") {
+        "cluster"
+    } else {
+        "standalone"
+    };
+    vec![
+        ("redis_version", "7.0.15".into()),
+        ("redis_git_sha1", "00000000".into()),
+        ("redis_git_dirty", "0".into()),
+        ("redis_build_id", "0".into()),
+        ("redis_mode", mode.into()),
+        ("os", format!("Linux {}", std::env::consts::ARCH)),
+        ("arch_bits", "64".into()),
+        ("monotonic_clock", "POSIX clock_gettime".into()),
+        ("multiplexing_api", "epoll".into()),
+        ("process_id", std::process::id().to_string()),
+        ("process_supervised", "no".into()),
+        ("run_id", state.run_id.clone()),
+        ("tcp_port", state.config.get("port").into()),
+        ("server_time_usec", crate::state::now_us().to_string()),
+        ("uptime_in_seconds", uptime.to_string()),
+        ("uptime_in_days", (uptime / 86400).to_string()),
+        ("hz", state.config.get("hz").into()),
+        ("configured_hz", state.config.get("hz").into()),
+        (
+            "executable",
+            std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        ),
+        (
+            "config_file",
+            state
+                .config
+                .file
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        ),
+        ("slotgate_version", env!("CARGO_PKG_VERSION").into()),
+    ]
+}
+
+fn human(bytes: usize) -> String {
+    let units = [("G", 1usize << 30), ("M", 1 << 20), ("K", 1 << 10)];
+    for (unit, size) in units {
+        if bytes >= size {
+            return format!("{:.2}{unit}", bytes as f64 / size as f64);
+        }
+    }
+    format!("{bytes}B")
+}
+
+fn memory_section(state: &State) -> Vec<(&'static str, String)> {
+    let used = memory::used();
+    let rss = memory::rss();
+    let max = state.config.get_int("maxmemory") as usize;
+    vec![
+        ("used_memory", used.to_string()),
+        ("used_memory_human", human(used)),
+        ("used_memory_rss", rss.to_string()),
+        ("used_memory_rss_human", human(rss)),
+        ("used_memory_peak", used.to_string()),
+        ("maxmemory", max.to_string()),
+        ("maxmemory_human", human(max)),
+        (
+            "maxmemory_policy",
+            state.config.get("maxmemory-policy").into(),
+        ),
+        (
+            "mem_fragmentation_ratio",
+            format!("{:.2}", rss as f64 / used.max(1) as f64),
+        ),
+        ("mem_allocator", "libc".into()),
+    ]
+}
+
+fn persistence(state: &State) -> Vec<(&'static str, String)> {
+    let aof = state.aof.as_ref();
+    vec![
+        ("loading", "0".into()),
+        ("async_loading", "0".into()),
+        ("rdb_changes_since_last_save", state.dirty.to_string()),
+        ("rdb_bgsave_in_progress", "0".into()),
+        ("rdb_last_save_time", state.last_save.to_string()),
+        ("rdb_last_bgsave_status", "ok".into()),
+        ("aof_enabled", u8::from(aof.is_some()).to_string()),
+        ("aof_rewrite_in_progress", "0".into()),
+        ("aof_rewrite_scheduled", "0".into()),
+        ("aof_last_bgrewrite_status", "ok".into()),
+        ("aof_rewrites", aof.map_or(0, |a| a.rewrites).to_string()),
+        ("aof_last_write_status", "ok".into()),
+        ("aof_current_size", aof.map_or(0, |a| a.size).to_string()),
+        ("aof_base_size", aof.map_or(0, |a| a.base_size).to_string()),
+    ]
+}
+
+fn stats(state: &State) -> Vec<(&'static str, String)> {
+    let s = &state.stats;
+    vec![
+        ("total_connections_received", s.connections.to_string()),
+        ("total_commands_processed", s.commands.to_string()),
+        ("instantaneous_ops_per_sec", "0".into()),
+        ("total_net_input_bytes", s.net_input_bytes.to_string()),
+        ("total_net_output_bytes", s.net_output_bytes.to_string()),
+        ("rejected_connections", s.rejected_connections.to_string()),
+        ("expired_keys", s.expired_keys.to_string()),
+        ("evicted_keys", s.evicted_keys.to_string()),
+        ("keyspace_hits", s.keyspace_hits.to_string()),
+        ("keyspace_misses", s.keyspace_misses.to_string()),
+        ("pubsub_channels", state.pubsub.channels.len().to_string()),
+        ("pubsub_patterns", state.pubsub.patterns.len().to_string()),
+        ("total_blocking_keys", state.blocked.keys().to_string()),
+    ]
+}
+
+fn cpu() -> Vec<(&'static str, String)> {
+    // SAFETY: getrusage only writes into the struct we pass.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let secs = |t: libc::timeval| format!("{}.{:06}", t.tv_sec, t.tv_usec);
+    vec![
+        ("used_cpu_sys", secs(usage.ru_stime)),
+        ("used_cpu_user", secs(usage.ru_utime)),
+        ("used_cpu_sys_children", "0.000000".into()),
+        ("used_cpu_user_children", "0.000000".into()),
+    ]
+}

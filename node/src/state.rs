@@ -1,0 +1,137 @@
+//! [`State`]: everything commands share — config, databases, pub/sub, blocked clients, the
+//! AOF, statistics, the client registry — behind one mutex ([`Shared::state`]). A
+//! connection locks it once per batch of pipelined commands, so every command is atomic and
+//! MULTI/EXEC isolated, exactly as in Redis's single-threaded model, while parsing and
+//! socket I/O run in parallel on all cores.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+
+use crate::aof::Aof;
+use crate::blocking::Blocked;
+use crate::client::Mailbox;
+use crate::config::Config;
+use crate::db::{Db, Map};
+use crate::pubsub::PubSub;
+
+/// Counters INFO stats shows.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub connections: u64,
+    pub commands: u64,
+    pub rejected_connections: u64,
+    pub expired_keys: u64,
+    pub evicted_keys: u64,
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+    pub net_input_bytes: u64,
+    pub net_output_bytes: u64,
+}
+
+/// What CLIENT LIST / KILL know about a connection.
+#[derive(Debug, Clone)]
+pub struct ClientMeta {
+    pub addr: String,
+    pub laddr: String,
+    pub name: Option<Bytes>,
+    pub db: usize,
+    pub created: Instant,
+    pub last_command: &'static str,
+    pub mailbox: Mailbox,
+}
+
+/// The shared server state.
+pub struct State {
+    pub config: Config,
+    pub dbs: Vec<Db>,
+    pub pubsub: PubSub,
+    pub blocked: Blocked,
+    pub aof: Option<Aof>,
+    pub stats: Stats,
+    pub clients: Map<u64, ClientMeta>,
+    /// Writes since the last save (Redis's `server.dirty`).
+    pub dirty: u64,
+    pub last_save: i64,
+    pub run_id: String,
+    pub started: Instant,
+    /// A SHUTDOWN was requested.
+    pub shutdown: bool,
+}
+
+impl State {
+    pub fn new(config: Config) -> State {
+        let databases = config.get_int("databases").max(1) as usize;
+        State {
+            config,
+            dbs: (0..databases).map(|_| Db::default()).collect(),
+            pubsub: PubSub::default(),
+            blocked: Blocked::default(),
+            aof: None,
+            stats: Stats::default(),
+            clients: Map::default(),
+            dirty: 0,
+            last_save: now_ms() / 1000,
+            run_id: (0..40)
+                .map(|_| char::from(b"0123456789abcdef"[rand::random::<usize>() % 16]))
+                .collect(),
+            started: Instant::now(),
+            shutdown: false,
+        }
+    }
+
+    /// The write-propagation hook: every change, as the command that reproduces it, goes
+    /// to the AOF (and, later, to replicas) from here.
+    pub fn propagate(&mut self, db: usize, args: &[Bytes]) {
+        if let Some(aof) = &mut self.aof {
+            aof.append(db, args);
+        }
+    }
+
+    /// Propagates the DELs of keys that expired in `db` since the last call.
+    pub fn propagate_expired(&mut self, db: usize) {
+        let expired = self.dbs[db].take_expired();
+        self.stats.expired_keys += expired.len() as u64;
+        for key in expired {
+            self.propagate(db, &[Bytes::from_static(b"DEL"), key]);
+        }
+    }
+}
+
+/// The state plus what lives outside the lock.
+pub struct Shared {
+    pub state: Mutex<State>,
+    pub next_client_id: AtomicU64,
+    /// Wakes the accept loop when SHUTDOWN runs.
+    pub shutdown: tokio::sync::Notify,
+}
+
+impl Shared {
+    pub fn new(state: State) -> Shared {
+        Shared {
+            state: Mutex::new(state),
+            next_client_id: AtomicU64::new(1),
+            shutdown: tokio::sync::Notify::new(),
+        }
+    }
+
+    pub fn next_id(&self) -> u64 {
+        self.next_client_id.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// Unix time in milliseconds.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Unix time in microseconds.
+pub fn now_us() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
+}
