@@ -17,21 +17,28 @@ pub(super) fn docs_frame(spec: &CommandSpec, out: Out) -> Frame {
     pairs.push(("group", Frame::bulk(&spec.group)));
     push_text(&mut pairs, "complexity", &docs.complexity);
     if !docs.doc_flags.is_empty() {
-        pairs.push(("doc_flags", out.set(docs.doc_flags.iter().map(simple).collect())));
+        pairs.push((
+            "doc_flags",
+            out.set(docs.doc_flags.iter().map(simple).collect()),
+        ));
     }
     push_text(&mut pairs, "deprecated_since", &docs.deprecated_since);
     push_text(&mut pairs, "replaced_by", &docs.replaced_by);
     if !docs.history.is_empty() {
-        let history = docs.history.iter().map(|(version, change)| {
-            Frame::Array(vec![Frame::bulk(version), Frame::bulk(change)])
-        });
-        pairs.push(("history", Frame::Array(history.collect())));
+        let history = docs
+            .history
+            .iter()
+            .map(|(version, change)| Frame::Array(vec![Frame::bulk(version), Frame::bulk(change)]));
+        pairs.push(("history", out.set(history.collect())));
     }
     if !docs.arguments.is_empty() {
         pairs.push(("arguments", args_frame(&docs.arguments, out)));
     }
     if spec.is_container() {
-        let subs = spec.subcommands.iter().map(|s| (Frame::bulk(&s.name), docs_frame(s, out)));
+        let subs = spec
+            .subcommands
+            .iter()
+            .map(|s| (Frame::bulk(&s.name), docs_frame(s, out)));
         pairs.push(("subcommands", out.map_of(subs.collect())));
     }
     out.map(pairs)
@@ -48,7 +55,10 @@ fn args_frame(args: &[Arg], out: Out) -> Frame {
 }
 
 fn arg_frame(arg: &Arg, out: Out) -> Frame {
-    let mut pairs = vec![("name", Frame::bulk(&arg.name)), ("type", Frame::bulk(&arg.kind))];
+    let mut pairs = vec![
+        ("name", Frame::bulk(&arg.name)),
+        ("type", Frame::bulk(&arg.kind)),
+    ];
     if let Some(index) = arg.key_spec_index {
         pairs.push(("key_spec_index", Frame::Integer(index.into())));
     }

@@ -11,7 +11,9 @@ pub(super) fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
         }
         Some((b'?', rest)) => text.split_first().is_some_and(|(_, t)| glob_match(rest, t)),
         Some((b'[', rest)) => {
-            let Some((&c, t)) = text.split_first() else { return false };
+            let Some((&c, t)) = text.split_first() else {
+                return false;
+            };
             let (matched, after) = class(rest, c);
             matched && glob_match(after, t)
         }
@@ -29,7 +31,9 @@ fn trim_stars(mut pattern: &[u8]) -> &[u8] {
 
 fn literal(pattern: &[u8], text: &[u8]) -> bool {
     match (pattern.split_first(), text.split_first()) {
-        (Some((p, prest)), Some((t, trest))) => p.eq_ignore_ascii_case(t) && glob_match(prest, trest),
+        (Some((p, prest)), Some((t, trest))) => {
+            p.eq_ignore_ascii_case(t) && glob_match(prest, trest)
+        }
         _ => false,
     }
 }

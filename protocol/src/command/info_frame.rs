@@ -17,9 +17,19 @@ pub(super) fn info_frame(spec: &CommandSpec, out: Out) -> Frame {
         Frame::Integer(spec.last_key.into()),
         Frame::Integer(spec.step.into()),
         out.set(spec.acl_categories.iter().map(simple).collect()),
-        Frame::Array(spec.tips.iter().map(Frame::bulk).collect()),
-        Frame::Array(spec.key_specs.iter().map(|k| key_spec_frame(k, out)).collect()),
-        Frame::Array(spec.subcommands.iter().map(|s| info_frame(s, out)).collect()),
+        out.set(spec.tips.iter().map(Frame::bulk).collect()),
+        out.set(
+            spec.key_specs
+                .iter()
+                .map(|k| key_spec_frame(k, out))
+                .collect(),
+        ),
+        out.set(
+            spec.subcommands
+                .iter()
+                .map(|s| info_frame(s, out))
+                .collect(),
+        ),
     ])
 }
 
@@ -42,9 +52,13 @@ fn key_spec_frame(spec: &KeySpec, out: Out) -> Frame {
 fn begin_search_frame(search: &BeginSearch, out: Out) -> Frame {
     let (kind, spec) = match search {
         BeginSearch::Index { index } => ("index", vec![("index", int(*index))]),
-        BeginSearch::Keyword { keyword, startfrom } => {
-            ("keyword", vec![("keyword", Frame::bulk(keyword)), ("startfrom", int(*startfrom))])
-        }
+        BeginSearch::Keyword { keyword, startfrom } => (
+            "keyword",
+            vec![
+                ("keyword", Frame::bulk(keyword)),
+                ("startfrom", int(*startfrom)),
+            ],
+        ),
         BeginSearch::Unknown => ("unknown", vec![]),
     };
     out.map(vec![("type", Frame::bulk(kind)), ("spec", out.map(spec))])
@@ -52,13 +66,29 @@ fn begin_search_frame(search: &BeginSearch, out: Out) -> Frame {
 
 fn find_keys_frame(find: &FindKeys, out: Out) -> Frame {
     let (kind, spec) = match *find {
-        FindKeys::Range { lastkey, keystep, limit } => (
+        FindKeys::Range {
+            lastkey,
+            keystep,
+            limit,
+        } => (
             "range",
-            vec![("lastkey", int(lastkey)), ("keystep", int(keystep)), ("limit", int(limit))],
+            vec![
+                ("lastkey", int(lastkey)),
+                ("keystep", int(keystep)),
+                ("limit", int(limit)),
+            ],
         ),
-        FindKeys::Keynum { keynumidx, firstkey, keystep } => (
+        FindKeys::Keynum {
+            keynumidx,
+            firstkey,
+            keystep,
+        } => (
             "keynum",
-            vec![("keynumidx", int(keynumidx)), ("firstkey", int(firstkey)), ("keystep", int(keystep))],
+            vec![
+                ("keynumidx", int(keynumidx)),
+                ("firstkey", int(firstkey)),
+                ("keystep", int(keystep)),
+            ],
         ),
         FindKeys::Unknown => ("unknown", vec![]),
     };

@@ -22,7 +22,10 @@ pub struct KeyRef {
 /// The keys of `args` (a whole request, name first) with their flags, as Redis's
 /// `COMMAND GETKEYSANDFLAGS` reports them. Shard channels (NOT_KEY specs) are not keys.
 pub fn key_refs(spec: &CommandSpec, args: &[Bytes]) -> Vec<KeyRef> {
-    let variable_flags = spec.key_specs.iter().any(|k| k.flags.contains(KeyFlags::VARIABLE_FLAGS));
+    let variable_flags = spec
+        .key_specs
+        .iter()
+        .any(|k| k.flags.contains(KeyFlags::VARIABLE_FLAGS));
     if spec.has_keys() && !variable_flags {
         if let Some(keys) = from_specs(spec, args, false) {
             return keys;
@@ -42,7 +45,11 @@ pub fn routing_indices(spec: &CommandSpec, args: &[Bytes]) -> Vec<usize> {
     if spec.has_keys() {
         return key_indices(spec, args);
     }
-    from_specs(spec, args, true).unwrap_or_default().into_iter().map(|k| k.pos).collect()
+    from_specs(spec, args, true)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|k| k.pos)
+        .collect()
 }
 
 /// All specs applied in order; `None` when one is invalid or incomplete.
@@ -52,14 +59,19 @@ fn from_specs(spec: &CommandSpec, args: &[Bytes], include_not_keys: bool) -> Opt
         if key_spec.flags.contains(KeyFlags::NOT_KEY) && !include_not_keys {
             continue;
         }
-        let Some(first) = begin(&key_spec.begin_search, args)? else { continue };
+        let Some(first) = begin(&key_spec.begin_search, args)? else {
+            continue;
+        };
         let (first, last, step) = find(&key_spec.find_keys, first, args)?;
         let argc = args.len() as i64;
         if last >= argc || last < first || first >= argc || step <= 0 {
             return None;
         }
         let positions = (first..=last).step_by(step as usize);
-        keys.extend(positions.map(|pos| KeyRef { pos: pos as usize, flags: key_spec.flags }));
+        keys.extend(positions.map(|pos| KeyRef {
+            pos: pos as usize,
+            flags: key_spec.flags,
+        }));
         if key_spec.flags.contains(KeyFlags::INCOMPLETE) {
             return None;
         }
@@ -72,7 +84,9 @@ fn from_specs(spec: &CommandSpec, args: &[Bytes], include_not_keys: bool) -> Opt
 fn begin(search: &BeginSearch, args: &[Bytes]) -> Option<Option<i64>> {
     match search {
         BeginSearch::Index { index } => Some(Some(i64::from(*index))),
-        BeginSearch::Keyword { keyword, startfrom } => Some(find_keyword(keyword, *startfrom, args)),
+        BeginSearch::Keyword { keyword, startfrom } => {
+            Some(find_keyword(keyword, *startfrom, args))
+        }
         BeginSearch::Unknown => None,
     }
 }
@@ -82,7 +96,11 @@ fn begin(search: &BeginSearch, args: &[Bytes]) -> Option<Option<i64>> {
 fn find_keyword(keyword: &str, startfrom: i32, args: &[Bytes]) -> Option<i64> {
     let argc = args.len() as i64;
     let startfrom = i64::from(startfrom);
-    let (start, end) = if startfrom > 0 { (startfrom, argc - 1) } else { (argc + startfrom, 1) };
+    let (start, end) = if startfrom > 0 {
+        (startfrom, argc - 1)
+    } else {
+        (argc + startfrom, 1)
+    };
     let step = if start <= end { 1 } else { -1 };
     let mut i = start;
     while i != end && i >= 1 && i < argc {
@@ -98,7 +116,11 @@ fn find_keyword(keyword: &str, startfrom: i32, args: &[Bytes]) -> Option<i64> {
 fn find(find: &FindKeys, first: i64, args: &[Bytes]) -> Option<(i64, i64, i64)> {
     let argc = args.len() as i64;
     match *find {
-        FindKeys::Range { lastkey, keystep, limit } => {
+        FindKeys::Range {
+            lastkey,
+            keystep,
+            limit,
+        } => {
             let (lastkey, limit) = (i64::from(lastkey), i64::from(limit));
             let last = match (lastkey >= 0, limit) {
                 (true, _) => first + lastkey,
@@ -107,7 +129,11 @@ fn find(find: &FindKeys, first: i64, args: &[Bytes]) -> Option<(i64, i64, i64)> 
             };
             Some((first, last, i64::from(keystep)))
         }
-        FindKeys::Keynum { keynumidx, firstkey, keystep } => {
+        FindKeys::Keynum {
+            keynumidx,
+            firstkey,
+            keystep,
+        } => {
             let count_at = usize::try_from(first + i64::from(keynumidx)).ok()?;
             let numkeys = parse_count(args.get(count_at)?)?;
             let first = first + i64::from(firstkey);
@@ -134,9 +160,17 @@ mod tests {
     use super::*;
 
     fn keys(request: &str) -> Vec<String> {
-        let args: Vec<Bytes> = request.split(' ').map(|a| Bytes::copy_from_slice(a.as_bytes())).collect();
-        let Some(spec) = table().resolve(&args) else { return vec!["?".into()] };
-        key_indices(spec, &args).iter().map(|&i| String::from_utf8_lossy(&args[i]).into_owned()).collect()
+        let args: Vec<Bytes> = request
+            .split(' ')
+            .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+            .collect();
+        let Some(spec) = table().resolve(&args) else {
+            return vec!["?".into()];
+        };
+        key_indices(spec, &args)
+            .iter()
+            .map(|&i| String::from_utf8_lossy(&args[i]).into_owned())
+            .collect()
     }
 
     #[test]
@@ -178,7 +212,11 @@ mod tests {
     #[test]
     fn shard_channels_route_but_are_not_keys() {
         let spec = table().get(b"spublish").expect("spublish");
-        let args = [Bytes::from_static(b"spublish"), Bytes::from_static(b"ch"), Bytes::from_static(b"m")];
+        let args = [
+            Bytes::from_static(b"spublish"),
+            Bytes::from_static(b"ch"),
+            Bytes::from_static(b"m"),
+        ];
         assert!(key_indices(spec, &args).is_empty());
         assert_eq!(routing_indices(spec, &args), [1]);
     }

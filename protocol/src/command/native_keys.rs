@@ -52,7 +52,10 @@ fn sort_keys(args: &[Bytes]) -> Vec<KeyRef> {
         i += 1;
     }
     if let Some(pos) = store {
-        keys.push(KeyRef { pos, flags: KeyFlags::OW | KeyFlags::UPDATE });
+        keys.push(KeyRef {
+            pos,
+            flags: KeyFlags::OW | KeyFlags::UPDATE,
+        });
     }
     keys
 }
@@ -67,7 +70,9 @@ fn migrate_keys(args: &[Bytes]) -> Vec<KeyRef> {
             if args.get(3).is_some_and(|k| !k.is_empty()) {
                 return Vec::new();
             }
-            return (i + 1..args.len()).map(|pos| KeyRef { pos, flags }).collect();
+            return (i + 1..args.len())
+                .map(|pos| KeyRef { pos, flags })
+                .collect();
         }
         if is(arg, "auth") {
             i += 1;
@@ -93,7 +98,10 @@ fn georadius_keys(args: &[Bytes]) -> Vec<KeyRef> {
         i += 1;
     }
     if let Some(pos) = store {
-        keys.push(KeyRef { pos, flags: KeyFlags::OW | KeyFlags::UPDATE });
+        keys.push(KeyRef {
+            pos,
+            flags: KeyFlags::OW | KeyFlags::UPDATE,
+        });
     }
     keys
 }

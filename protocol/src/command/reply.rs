@@ -47,7 +47,11 @@ fn info(names: &[Bytes], out: Out) -> Frame {
     if names.is_empty() {
         return Frame::Array(table().iter().map(|s| info_frame(s, out)).collect());
     }
-    let entry = |name: &Bytes| table().lookup(name).map_or(out.null(), |s| info_frame(s, out));
+    let entry = |name: &Bytes| {
+        table()
+            .lookup(name)
+            .map_or(out.null(), |s| info_frame(s, out))
+    };
     Frame::Array(names.iter().map(entry).collect())
 }
 
@@ -56,7 +60,11 @@ fn docs(names: &[Bytes], out: Out) -> Frame {
     let entry = |spec: &CommandSpec| (Frame::bulk(&spec.name), docs_frame(spec, out));
     let entries = match names.is_empty() {
         true => table().iter().map(entry).collect(),
-        false => names.iter().filter_map(|n| table().lookup(n)).map(entry).collect(),
+        false => names
+            .iter()
+            .filter_map(|n| table().lookup(n))
+            .map(entry)
+            .collect(),
     };
     out.map_of(entries)
 }
@@ -76,12 +84,19 @@ fn list(options: &[Bytes]) -> Frame {
         }
         _ => return syntax_error(),
     };
-    let names = table().iter_all().filter(|s| filter(s)).map(|s| Frame::bulk(&s.name));
+    let names = table()
+        .iter_all()
+        .filter(|s| filter(s))
+        .map(|s| Frame::bulk(&s.name));
     Frame::Array(names.collect())
 }
 
 fn in_category(spec: &CommandSpec, category: &[u8]) -> bool {
-    spec.acl_categories.iter().any(|c| c.as_bytes().get(1..).is_some_and(|c| c.eq_ignore_ascii_case(category)))
+    spec.acl_categories.iter().any(|c| {
+        c.as_bytes()
+            .get(1..)
+            .is_some_and(|c| c.eq_ignore_ascii_case(category))
+    })
 }
 
 fn syntax_error() -> Frame {
@@ -106,7 +121,10 @@ fn getkeys(request: &[Bytes], flags: Option<Out>) -> Frame {
     let key = |pos: usize| request.get(pos).map_or(Frame::NullBulk, Frame::bulk);
     let entries = keys.iter().map(|k| match flags {
         None => key(k.pos),
-        Some(out) => Frame::Array(vec![key(k.pos), out.set(k.flags.names().map(simple).collect())]),
+        Some(out) => Frame::Array(vec![
+            key(k.pos),
+            out.set(k.flags.names().map(simple).collect()),
+        ]),
     });
     Frame::Array(entries.collect())
 }
@@ -118,13 +136,20 @@ pub(super) struct Out(RespVersion);
 impl Out {
     /// A map with string keys; RESP2 flattens it into `[k1, v1, k2, v2, …]`.
     pub(super) fn map(self, pairs: Vec<(&str, Frame)>) -> Frame {
-        self.map_of(pairs.into_iter().map(|(k, v)| (Frame::bulk(k), v)).collect())
+        self.map_of(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (Frame::bulk(k), v))
+                .collect(),
+        )
     }
 
     pub(super) fn map_of(self, pairs: Vec<(Frame, Frame)>) -> Frame {
         match self.0 {
             RespVersion::Resp3 => Frame::Map(pairs),
-            RespVersion::Resp2 => Frame::Array(pairs.into_iter().flat_map(|(k, v)| [k, v]).collect()),
+            RespVersion::Resp2 => {
+                Frame::Array(pairs.into_iter().flat_map(|(k, v)| [k, v]).collect())
+            }
         }
     }
 
@@ -174,7 +199,10 @@ mod tests {
     use super::*;
 
     fn reply(parts: &[&str]) -> Frame {
-        let args: Vec<Bytes> = parts.iter().map(|p| Bytes::copy_from_slice(p.as_bytes())).collect();
+        let args: Vec<Bytes> = parts
+            .iter()
+            .map(|p| Bytes::copy_from_slice(p.as_bytes()))
+            .collect();
         command_reply(&args, RespVersion::Resp2)
     }
 
@@ -185,10 +213,16 @@ mod tests {
     #[test]
     fn count_and_list() {
         assert_eq!(reply(&["command", "count"]), Frame::Integer(240));
-        let Frame::Array(all) = reply(&["COMMAND", "LIST"]) else { panic!("not an array") };
+        let Frame::Array(all) = reply(&["COMMAND", "LIST"]) else {
+            panic!("not an array")
+        };
         assert_eq!(all.len(), 366);
-        assert_eq!(reply(&["command", "list", "filterby", "module", "x"]), Frame::Array(vec![]));
-        let Frame::Array(conf) = reply(&["command", "list", "filterby", "pattern", "config|*"]) else {
+        assert_eq!(
+            reply(&["command", "list", "filterby", "module", "x"]),
+            Frame::Array(vec![])
+        );
+        let Frame::Array(conf) = reply(&["command", "list", "filterby", "pattern", "config|*"])
+        else {
             panic!("not an array")
         };
         assert_eq!(conf.len(), 5);
@@ -197,18 +231,33 @@ mod tests {
 
     #[test]
     fn getkeys_errors() {
-        assert_eq!(error(&["command", "getkeys", "nosuch", "x"]), "ERR Invalid command specified");
-        assert_eq!(error(&["command", "getkeys", "config", "get"]), "ERR The command has no key arguments");
+        assert_eq!(
+            error(&["command", "getkeys", "nosuch", "x"]),
+            "ERR Invalid command specified"
+        );
+        assert_eq!(
+            error(&["command", "getkeys", "config", "get"]),
+            "ERR The command has no key arguments"
+        );
         assert_eq!(
             error(&["command", "getkeys", "get", "a", "b"]),
             "ERR Invalid number of arguments specified for command"
         );
-        assert_eq!(error(&["command", "getkeys", "zunion", "0", "a"]), "ERR Invalid arguments specified for command");
-        assert_eq!(reply(&["command", "getkeys", "eval", "s", "0"]), Frame::Array(vec![]));
+        assert_eq!(
+            error(&["command", "getkeys", "zunion", "0", "a"]),
+            "ERR Invalid arguments specified for command"
+        );
+        assert_eq!(
+            reply(&["command", "getkeys", "eval", "s", "0"]),
+            Frame::Array(vec![])
+        );
     }
 
     #[test]
     fn info_of_unknown_is_null() {
-        assert_eq!(reply(&["command", "info", "nosuch"]), Frame::Array(vec![Frame::NullBulk]));
+        assert_eq!(
+            reply(&["command", "info", "nosuch"]),
+            Frame::Array(vec![Frame::NullBulk])
+        );
     }
 }

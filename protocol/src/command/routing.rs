@@ -196,13 +196,19 @@ mod tests {
     use super::*;
 
     fn routing(name: &str) -> Routing {
-        table().lookup(name.as_bytes()).map(|s| s.routing).unwrap_or(Unsupported)
+        table()
+            .lookup(name.as_bytes())
+            .map(|s| s.routing)
+            .unwrap_or(Unsupported)
     }
 
     #[test]
     fn overrides_name_real_commands() {
         for (name, _) in OVERRIDES {
-            assert!(table().lookup(name.as_bytes()).is_some(), "{name} is not a command");
+            assert!(
+                table().lookup(name.as_bytes()).is_some(),
+                "{name} is not a command"
+            );
         }
     }
 
@@ -239,7 +245,10 @@ mod tests {
 
     #[test]
     fn keyed_write_commands_are_never_keyless() {
-        for spec in table().iter().flat_map(|c| std::iter::once(c).chain(&c.subcommands)) {
+        for spec in table()
+            .iter()
+            .flat_map(|c| std::iter::once(c).chain(&c.subcommands))
+        {
             if spec.is_write() {
                 assert_ne!(spec.routing, Keyless, "{}", spec.name);
             }

@@ -44,7 +44,9 @@ impl CommandSpec {
 
     /// The subcommand named `name` (case-insensitive, without the `container|` prefix).
     pub fn subcommand(&self, name: &[u8]) -> Option<&CommandSpec> {
-        self.subcommands.iter().find(|sub| sub.short_name().as_bytes().eq_ignore_ascii_case(name))
+        self.subcommands
+            .iter()
+            .find(|sub| sub.short_name().as_bytes().eq_ignore_ascii_case(name))
     }
 
     /// The name without its container: `info` for `cluster|info`, `get` for `get`.
@@ -71,7 +73,9 @@ impl CommandSpec {
     /// Whether any key spec names a real key (not only shard channels) — Redis's
     /// `doesCommandHaveKeys`.
     pub fn has_keys(&self) -> bool {
-        self.key_specs.iter().any(|k| !k.flags.contains(KeyFlags::NOT_KEY))
+        self.key_specs
+            .iter()
+            .any(|k| !k.flags.contains(KeyFlags::NOT_KEY))
     }
 }
 
@@ -89,7 +93,12 @@ pub struct KeySpec {
 
 /// How to find the first key of a [`KeySpec`].
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(tag = "type", content = "spec", rename_all = "lowercase", deny_unknown_fields)]
+#[serde(
+    tag = "type",
+    content = "spec",
+    rename_all = "lowercase",
+    deny_unknown_fields
+)]
 pub enum BeginSearch {
     /// At a fixed argument index.
     Index { index: i32 },
@@ -102,14 +111,27 @@ pub enum BeginSearch {
 
 /// How to find the rest of a [`KeySpec`]'s keys once the first is known.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(tag = "type", content = "spec", rename_all = "lowercase", deny_unknown_fields)]
+#[serde(
+    tag = "type",
+    content = "spec",
+    rename_all = "lowercase",
+    deny_unknown_fields
+)]
 pub enum FindKeys {
     /// Keys up to `lastkey` (relative to the first; negative counts from the end), every
     /// `keystep`; with `limit`, only 1/limit of the remaining arguments (XREAD STREAMS).
-    Range { lastkey: i32, keystep: i32, limit: i32 },
+    Range {
+        lastkey: i32,
+        keystep: i32,
+        limit: i32,
+    },
     /// The argument at `keynumidx` says how many keys follow, starting at `firstkey`
     /// (both relative to the first position): EVAL, ZUNIONSTORE, LMPOP, …
-    Keynum { keynumidx: i32, firstkey: i32, keystep: i32 },
+    Keynum {
+        keynumidx: i32,
+        firstkey: i32,
+        keystep: i32,
+    },
     /// Only the command's own code knows.
     Unknown,
 }

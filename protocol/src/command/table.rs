@@ -83,7 +83,9 @@ impl CommandTable {
 
     /// Every command and subcommand, each container followed by its subcommands.
     pub fn iter_all(&self) -> impl Iterator<Item = &CommandSpec> {
-        self.commands.iter().flat_map(|c| std::iter::once(c).chain(&c.subcommands))
+        self.commands
+            .iter()
+            .flat_map(|c| std::iter::once(c).chain(&c.subcommands))
     }
 
     /// Number of top-level commands (`COMMAND COUNT`).
@@ -107,7 +109,10 @@ mod tests {
     use super::*;
 
     fn args(parts: &[&str]) -> Vec<Bytes> {
-        parts.iter().map(|p| Bytes::copy_from_slice(p.as_bytes())).collect()
+        parts
+            .iter()
+            .map(|p| Bytes::copy_from_slice(p.as_bytes()))
+            .collect()
     }
 
     #[test]

@@ -25,7 +25,10 @@ pub enum CommandError {
     UnknownCommand { name: String, args: String },
     /// `container` is the command as sent, uppercased.
     #[error("ERR unknown subcommand '{subcommand}'. Try {container} HELP.")]
-    UnknownSubcommand { container: String, subcommand: String },
+    UnknownSubcommand {
+        container: String,
+        subcommand: String,
+    },
     /// The spec's full name: `get`, `cluster|info`.
     #[error("ERR wrong number of arguments for '{0}' command")]
     WrongArity(&'static str),
@@ -39,7 +42,9 @@ pub struct CrossSlot;
 impl<'a> Command<'a> {
     /// Looks the request up and checks its arity, as Redis does before running anything.
     pub fn parse(args: &'a [Bytes]) -> Result<Command<'a>, CommandError> {
-        let Some(spec) = table().resolve(args) else { return Err(unknown(args)) };
+        let Some(spec) = table().resolve(args) else {
+            return Err(unknown(args));
+        };
         if !spec.arity_ok(args.len()) {
             return Err(CommandError::WrongArity(&spec.name));
         }
@@ -55,13 +60,17 @@ impl<'a> Command<'a> {
     /// or the shard channel of SPUBLISH/SSUBSCRIBE/SUNSUBSCRIBE.
     pub fn keys(&self) -> impl Iterator<Item = &'a Bytes> {
         let args = self.args;
-        routing_indices(self.spec, args).into_iter().filter_map(move |i| args.get(i))
+        routing_indices(self.spec, args)
+            .into_iter()
+            .filter_map(move |i| args.get(i))
     }
 
     /// The one slot of all keys; `None` for a request without keys.
     pub fn slot(&self) -> Result<Option<Slot>, CrossSlot> {
         let mut slots = self.keys().map(|key| key_slot(key));
-        let Some(first) = slots.next() else { return Ok(None) };
+        let Some(first) = slots.next() else {
+            return Ok(None);
+        };
         match slots.all(|slot| slot == first) {
             true => Ok(Some(first)),
             false => Err(CrossSlot),
@@ -102,7 +111,10 @@ fn unknown(args: &[Bytes]) -> CommandError {
             container: printable(name, usize::MAX).to_uppercase(),
             subcommand: printable(sub, 128),
         },
-        _ => CommandError::UnknownCommand { name: printable(name, 128), args: quoted_args(args) },
+        _ => CommandError::UnknownCommand {
+            name: printable(name, 128),
+            args: quoted_args(args),
+        },
     }
 }
 
@@ -125,7 +137,11 @@ fn quoted_args(args: &[Bytes]) -> String {
 /// An argument as C's `%.<max>s` prints it (up to the first NUL, at most `max` bytes), with
 /// CR and LF turned into spaces as Redis does to keep the error on one line.
 fn printable(arg: &[u8], max: usize) -> String {
-    let end = arg.iter().position(|&b| b == 0).unwrap_or(arg.len()).min(max);
+    let end = arg
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(arg.len())
+        .min(max);
     let text = String::from_utf8_lossy(&arg[..end]);
     text.replace(['\r', '\n'], " ")
 }
@@ -135,22 +151,48 @@ mod tests {
     use super::*;
 
     fn args(parts: &[&str]) -> Vec<Bytes> {
-        parts.iter().map(|p| Bytes::copy_from_slice(p.as_bytes())).collect()
+        parts
+            .iter()
+            .map(|p| Bytes::copy_from_slice(p.as_bytes()))
+            .collect()
     }
 
     fn error(parts: &[&str]) -> String {
-        Command::parse(&args(parts)).map(|c| c.name().to_owned()).unwrap_or_else(|e| e.to_string())
+        Command::parse(&args(parts))
+            .map(|c| c.name().to_owned())
+            .unwrap_or_else(|e| e.to_string())
     }
 
     #[test]
     fn redis_error_texts() {
-        assert_eq!(error(&["foo", "a", "b"]), "ERR unknown command 'foo', with args beginning with: 'a' 'b' ");
-        assert_eq!(error(&["foo"]), "ERR unknown command 'foo', with args beginning with: ");
-        assert_eq!(error(&["cluster", "x"]), "ERR unknown subcommand 'x'. Try CLUSTER HELP.");
-        assert_eq!(error(&["GET"]), "ERR wrong number of arguments for 'get' command");
-        assert_eq!(error(&["cluster", "info", "x"]), "ERR wrong number of arguments for 'cluster|info' command");
-        assert_eq!(error(&["cluster"]), "ERR wrong number of arguments for 'cluster' command");
-        assert_eq!(error(&["foo", "a\r\nb"]), "ERR unknown command 'foo', with args beginning with: 'a  b' ");
+        assert_eq!(
+            error(&["foo", "a", "b"]),
+            "ERR unknown command 'foo', with args beginning with: 'a' 'b' "
+        );
+        assert_eq!(
+            error(&["foo"]),
+            "ERR unknown command 'foo', with args beginning with: "
+        );
+        assert_eq!(
+            error(&["cluster", "x"]),
+            "ERR unknown subcommand 'x'. Try CLUSTER HELP."
+        );
+        assert_eq!(
+            error(&["GET"]),
+            "ERR wrong number of arguments for 'get' command"
+        );
+        assert_eq!(
+            error(&["cluster", "info", "x"]),
+            "ERR wrong number of arguments for 'cluster|info' command"
+        );
+        assert_eq!(
+            error(&["cluster"]),
+            "ERR wrong number of arguments for 'cluster' command"
+        );
+        assert_eq!(
+            error(&["foo", "a\r\nb"]),
+            "ERR unknown command 'foo', with args beginning with: 'a  b' "
+        );
         assert_eq!(error(&["Config", "GET", "x"]), "config|get");
     }
 
@@ -158,7 +200,10 @@ mod tests {
     fn long_arguments_are_cut_like_redis() {
         let long = "x".repeat(200);
         let text = error(&["foo", &long, "b"]);
-        let want = format!("ERR unknown command 'foo', with args beginning with: '{}' ", "x".repeat(128));
+        let want = format!(
+            "ERR unknown command 'foo', with args beginning with: '{}' ",
+            "x".repeat(128)
+        );
         assert_eq!(text, want);
     }
 
@@ -169,14 +214,23 @@ mod tests {
         assert_eq!(slot, Ok(Ok(Some(key_slot(b"u")))));
         let cross = args(&["mget", "a", "b"]);
         assert_eq!(Command::parse(&cross).map(|c| c.slot()), Ok(Err(CrossSlot)));
-        assert_eq!(CrossSlot.to_string(), "CROSSSLOT Keys in request don't hash to the same slot");
+        assert_eq!(
+            CrossSlot.to_string(),
+            "CROSSSLOT Keys in request don't hash to the same slot"
+        );
         let keyless = args(&["ping"]);
         assert_eq!(Command::parse(&keyless).map(|c| c.slot()), Ok(Ok(None)));
     }
 
     #[test]
     fn write_flag() {
-        assert_eq!(Command::parse(&args(&["set", "k", "v"])).map(|c| c.is_write()), Ok(true));
-        assert_eq!(Command::parse(&args(&["get", "k"])).map(|c| c.is_write()), Ok(false));
+        assert_eq!(
+            Command::parse(&args(&["set", "k", "v"])).map(|c| c.is_write()),
+            Ok(true)
+        );
+        assert_eq!(
+            Command::parse(&args(&["get", "k"])).map(|c| c.is_write()),
+            Ok(false)
+        );
     }
 }
