@@ -10,7 +10,10 @@ fn set_pipeline(commands: usize) -> Vec<u8> {
     let mut out = BytesMut::new();
     for n in 0..commands {
         let key = format!("key:{n:012}");
-        encode_request(&[&b"SET"[..], key.as_bytes(), b"0123456789abcdef"], &mut out);
+        encode_request(
+            &[&b"SET"[..], key.as_bytes(), b"0123456789abcdef"],
+            &mut out,
+        );
     }
     out.to_vec()
 }
@@ -33,7 +36,11 @@ fn decode_everything(decoder: &mut RequestDecoder, buf: &mut BytesMut) -> usize 
 }
 
 /// Benchmarks decoding `input`; filling the read buffer is setup, not measured.
-fn bench_decoding(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, name: &str, input: &[u8]) {
+fn bench_decoding(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    input: &[u8],
+) {
     let mut decoder = RequestDecoder::default();
     group.bench_function(name, |b| {
         b.iter_batched_ref(
@@ -56,7 +63,11 @@ fn bench_decode(c: &mut Criterion) {
 }
 
 fn bench_encode(c: &mut Criterion) {
-    let reply = Frame::Array((0..100).map(|n| Frame::Bulk(Bytes::from(format!("value:{n:08}")))).collect());
+    let reply = Frame::Array(
+        (0..100)
+            .map(|n| Frame::Bulk(Bytes::from(format!("value:{n:08}"))))
+            .collect(),
+    );
     let mut out = BytesMut::with_capacity(4096);
     c.bench_function("encode/array_100_bulk", |b| {
         b.iter(|| {
@@ -70,8 +81,12 @@ fn bench_encode(c: &mut Criterion) {
 fn bench_key_slot(c: &mut Criterion) {
     let plain = b"user:0001234567x";
     let tagged = b"{user:000123}:ab";
-    c.bench_function("key_slot/16_bytes", |b| b.iter(|| key_slot(black_box(plain))));
-    c.bench_function("key_slot/16_bytes_tagged", |b| b.iter(|| key_slot(black_box(tagged))));
+    c.bench_function("key_slot/16_bytes", |b| {
+        b.iter(|| key_slot(black_box(plain)))
+    });
+    c.bench_function("key_slot/16_bytes_tagged", |b| {
+        b.iter(|| key_slot(black_box(tagged)))
+    });
 }
 
 criterion_group!(benches, bench_decode, bench_encode, bench_key_slot);

@@ -60,7 +60,10 @@ mod tests {
 
     #[test]
     fn matches_the_reference_table() {
-        assert_eq!(crc16::State::<crc16::XMODEM>::calculate(b"123456789"), 0x31C3);
+        assert_eq!(
+            crc16::State::<crc16::XMODEM>::calculate(b"123456789"),
+            0x31C3
+        );
         let cases: &[(&str, u16)] = &[
             ("foo", 12182),
             ("bar", 5061),

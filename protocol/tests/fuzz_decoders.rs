@@ -26,9 +26,16 @@ fn mutate(rng: &mut impl Rng, input: &[u8]) -> Vec<u8> {
         match rng.gen_range(0..6) {
             0 => bytes[at] = rng.gen(),
             1 => bytes.truncate(at),
-            2 => bytes.splice(at..at, b"2147483647".iter().copied()).for_each(drop),
+            2 => bytes
+                .splice(at..at, b"2147483647".iter().copied())
+                .for_each(drop),
             3 => bytes.splice(at..at, b"-1".iter().copied()).for_each(drop),
-            4 => bytes.insert(at, *[b'*', b'$', b'%', b'|', b'>', b'\r', b'\n'].get(rng.gen_range(0..7)).unwrap_or(&b'*')),
+            4 => bytes.insert(
+                at,
+                *[b'*', b'$', b'%', b'|', b'>', b'\r', b'\n']
+                    .get(rng.gen_range(0..7))
+                    .unwrap_or(&b'*'),
+            ),
             _ => {
                 let other = SEEDS[rng.gen_range(0..SEEDS.len())];
                 bytes.extend_from_slice(other);
@@ -48,7 +55,10 @@ fn feed_in_chunks(rng: &mut impl Rng, input: &[u8], mut step: impl FnMut(&mut By
         if !step(&mut buf) {
             return;
         }
-        assert!(buf.len() <= input.len(), "a decoder grew its buffer beyond its input");
+        assert!(
+            buf.len() <= input.len(),
+            "a decoder grew its buffer beyond its input"
+        );
     }
 }
 

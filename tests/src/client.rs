@@ -20,7 +20,11 @@ impl Client {
         let stream = TcpStream::connect(("127.0.0.1", port))?;
         stream.set_read_timeout(Some(Duration::from_secs(10)))?;
         stream.set_nodelay(true)?;
-        Ok(Client { stream, decoder: ReplyDecoder::default(), buf: BytesMut::with_capacity(16 * 1024) })
+        Ok(Client {
+            stream,
+            decoder: ReplyDecoder::default(),
+            buf: BytesMut::with_capacity(16 * 1024),
+        })
     }
 
     /// Connects and authenticates with `AUTH <password>` when one is given.
@@ -56,7 +60,11 @@ impl Client {
     /// Reads the next reply.
     pub fn read_reply(&mut self) -> std::io::Result<Frame> {
         loop {
-            if let Some(frame) = self.decoder.decode(&mut self.buf).map_err(std::io::Error::other)? {
+            if let Some(frame) = self
+                .decoder
+                .decode(&mut self.buf)
+                .map_err(std::io::Error::other)?
+            {
                 return Ok(frame);
             }
             let mut chunk = [0u8; 16 * 1024];
@@ -78,7 +86,9 @@ impl Client {
 /// A reply as text (see [`Client::text`]); aggregates are rendered with `{:?}`.
 pub fn frame_text(frame: &Frame) -> String {
     match frame {
-        Frame::Simple(b) | Frame::Bulk(b) | Frame::Verbatim(_, b) => String::from_utf8_lossy(b).into_owned(),
+        Frame::Simple(b) | Frame::Bulk(b) | Frame::Verbatim(_, b) => {
+            String::from_utf8_lossy(b).into_owned()
+        }
         Frame::Error(e) => format!("-{}", String::from_utf8_lossy(e)),
         Frame::Integer(n) => n.to_string(),
         Frame::NullBulk | Frame::NullArray | Frame::Null => "(nil)".to_owned(),

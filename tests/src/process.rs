@@ -13,16 +13,27 @@ pub struct Child {
 
 impl Child {
     /// Spawns `program args…` with stdout and stderr appended to `log`.
-    pub fn spawn(program: impl AsRef<Path>, args: &[String], log: PathBuf) -> std::io::Result<Child> {
+    pub fn spawn(
+        program: impl AsRef<Path>,
+        args: &[String],
+        log: PathBuf,
+    ) -> std::io::Result<Child> {
         let program = program.as_ref();
-        let out = std::fs::OpenOptions::new().create(true).append(true).open(&log)?;
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)?;
         let inner = Command::new(program)
             .args(args)
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
             .stderr(out)
             .spawn()?;
-        Ok(Child { inner, name: program.display().to_string(), log })
+        Ok(Child {
+            inner,
+            name: program.display().to_string(),
+            log,
+        })
     }
 
     pub fn pid(&self) -> u32 {
@@ -31,8 +42,15 @@ impl Child {
 
     /// Sends a signal by PID (`"STOP"`, `"CONT"`, `"TERM"`, `"INT"`, `"KILL"`).
     pub fn signal(&self, signal: &str) {
-        let status = Command::new("kill").arg(format!("-{signal}")).arg(self.pid().to_string()).status();
-        assert!(status.map(|s| s.success()).unwrap_or(false), "kill -{signal} {} failed", self.pid());
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid().to_string())
+            .status();
+        assert!(
+            status.map(|s| s.success()).unwrap_or(false),
+            "kill -{signal} {} failed",
+            self.pid()
+        );
     }
 
     /// Waits for the process to exit on its own (after a signal), up to `timeout`.
@@ -69,21 +87,34 @@ impl Drop for Child {
 fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
     // target/<profile>/deps/<test-binary>
-    exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf()
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>")
+        .to_path_buf()
 }
 
 /// Path of one of our binaries (`slotgate`, `slotgate-node`), overridable with
 /// `SLOTGATE_BIN_DIR`.
 pub fn our_binary(name: &str) -> PathBuf {
-    let dir = std::env::var_os("SLOTGATE_BIN_DIR").map(PathBuf::from).unwrap_or_else(profile_dir);
+    let dir = std::env::var_os("SLOTGATE_BIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(profile_dir);
     let path = dir.join(name);
-    assert!(path.exists(), "{} not built: run the tests with `cargo nextest run --workspace` (builds every binary)", path.display());
+    assert!(
+        path.exists(),
+        "{} not built: run the tests with `cargo nextest run --workspace` (builds every binary)",
+        path.display()
+    );
     path
 }
 
 /// A fresh, empty scratch directory for one test.
 pub fn scratch_dir(label: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("slotgate-{label}-{}-{}", std::process::id(), rand::random::<u32>()));
+    let dir = std::env::temp_dir().join(format!(
+        "slotgate-{label}-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
     std::fs::create_dir_all(&dir).expect("create scratch dir");
     dir
 }

@@ -45,8 +45,18 @@ impl RedisServer {
     /// (no snapshots, loopback only), and waits until it answers PING.
     pub fn start(kind: ServerKind, port: u16, extra: &[(&str, &str)]) -> RedisServer {
         let dir = scratch_dir(&format!("srv{port}"));
-        let mut args: Vec<String> = vec!["--port".into(), port.to_string(), "--bind".into(), "127.0.0.1".into()];
-        args.extend(["--dir".into(), dir.display().to_string(), "--save".into(), String::new()]);
+        let mut args: Vec<String> = vec![
+            "--port".into(),
+            port.to_string(),
+            "--bind".into(),
+            "127.0.0.1".into(),
+        ];
+        args.extend([
+            "--dir".into(),
+            dir.display().to_string(),
+            "--save".into(),
+            String::new(),
+        ]);
         let mut password = None;
         for (key, value) in extra {
             if *key == "requirepass" {
@@ -55,7 +65,14 @@ impl RedisServer {
             args.push(format!("--{key}"));
             args.push(value.to_string());
         }
-        let mut server = RedisServer { port, dir, kind, password, args, child: None };
+        let mut server = RedisServer {
+            port,
+            dir,
+            kind,
+            password,
+            args,
+            child: None,
+        };
         server.restart();
         server
     }
@@ -102,7 +119,14 @@ pub struct ClusterSpec {
 impl ClusterSpec {
     /// 3 masters + 3 replicas, no password, 5 s node timeout, no AOF.
     pub fn three_by_one(kind: ServerKind) -> ClusterSpec {
-        ClusterSpec { kind, masters: 3, replicas_per_master: 1, password: None, node_timeout_ms: 5000, appendonly: false }
+        ClusterSpec {
+            kind,
+            masters: 3,
+            replicas_per_master: 1,
+            password: None,
+            node_timeout_ms: 5000,
+            appendonly: false,
+        }
     }
 }
 
@@ -144,7 +168,11 @@ impl RedisCluster {
         for node in &self.nodes {
             cmd.arg(format!("127.0.0.1:{}", node.port));
         }
-        cmd.args(["--cluster-replicas", &self.spec.replicas_per_master.to_string(), "--cluster-yes"]);
+        cmd.args([
+            "--cluster-replicas",
+            &self.spec.replicas_per_master.to_string(),
+            "--cluster-yes",
+        ]);
         if let Some(password) = &self.spec.password {
             cmd.args(["-a", password, "--no-auth-warning"]);
         }
@@ -164,11 +192,15 @@ impl RedisCluster {
         eventually(Duration::from_secs(60), || -> Result<(), String> {
             for node in &self.nodes {
                 let mut client = node.client();
-                let info = client.text(&["CLUSTER", "INFO"]).map_err(|e| e.to_string())?;
+                let info = client
+                    .text(&["CLUSTER", "INFO"])
+                    .map_err(|e| e.to_string())?;
                 if !info.contains("cluster_state:ok") {
                     return Err(format!("{}: not ok yet", node.port));
                 }
-                let repl = client.text(&["INFO", "replication"]).map_err(|e| e.to_string())?;
+                let repl = client
+                    .text(&["INFO", "replication"])
+                    .map_err(|e| e.to_string())?;
                 if repl.contains("role:master") && repl.matches("state=online").count() < replicas {
                     return Err(format!("{}: replicas not online", node.port));
                 }
@@ -179,30 +211,56 @@ impl RedisCluster {
 
     /// The ports of the current masters, as node 0 sees them.
     pub fn master_ports(&self) -> Vec<u16> {
-        let nodes = self.nodes[0].client().text(&["CLUSTER", "NODES"]).expect("cluster nodes");
+        let nodes = self.nodes[0]
+            .client()
+            .text(&["CLUSTER", "NODES"])
+            .expect("cluster nodes");
         nodes
             .lines()
-            .filter(|line| line.split(' ').nth(2).is_some_and(|flags| flags.contains("master") && !flags.contains("fail")))
-            .filter_map(|line| line.split(' ').nth(1)?.split('@').next()?.rsplit(':').next()?.parse().ok())
+            .filter(|line| {
+                line.split(' ')
+                    .nth(2)
+                    .is_some_and(|flags| flags.contains("master") && !flags.contains("fail"))
+            })
+            .filter_map(|line| {
+                line.split(' ')
+                    .nth(1)?
+                    .split('@')
+                    .next()?
+                    .rsplit(':')
+                    .next()?
+                    .parse()
+                    .ok()
+            })
             .collect()
     }
 
     /// The node listening on `port`.
     pub fn node_mut(&mut self, port: u16) -> &mut RedisServer {
-        self.nodes.iter_mut().find(|n| n.port == port).expect("no node on that port")
+        self.nodes
+            .iter_mut()
+            .find(|n| n.port == port)
+            .expect("no node on that port")
     }
 
     /// Runs `redis-cli --cluster check` against the first node; Ok with its output when it
     /// reports agreement and full coverage.
     pub fn check(&self) -> Result<String, String> {
         let mut cmd = Command::new("redis-cli");
-        cmd.args(["--cluster", "check", &format!("127.0.0.1:{}", self.nodes[0].port)]);
+        cmd.args([
+            "--cluster",
+            "check",
+            &format!("127.0.0.1:{}", self.nodes[0].port),
+        ]);
         if let Some(password) = &self.spec.password {
             cmd.args(["-a", password, "--no-auth-warning"]);
         }
         let out = cmd.output().map_err(|e| e.to_string())?;
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        if out.status.success() && text.contains("[OK] All nodes agree") && text.contains("[OK] All 16384 slots covered") {
+        if out.status.success()
+            && text.contains("[OK] All nodes agree")
+            && text.contains("[OK] All 16384 slots covered")
+        {
             Ok(text)
         } else {
             Err(text)

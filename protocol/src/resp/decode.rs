@@ -6,7 +6,7 @@
 use bytes::{Bytes, BytesMut};
 
 use super::line::parse_i64;
-use super::{FrameScanner, Frame, Limits, ProtocolError};
+use super::{Frame, FrameScanner, Limits, ProtocolError};
 
 /// Incremental reply decoder; keep one per connection.
 #[derive(Debug, Default)]
@@ -16,7 +16,9 @@ pub struct ReplyDecoder {
 
 impl ReplyDecoder {
     pub fn new(limits: Limits) -> Self {
-        ReplyDecoder { scanner: FrameScanner::new(limits) }
+        ReplyDecoder {
+            scanner: FrameScanner::new(limits),
+        }
     }
 
     /// Takes the next complete reply from the front of `buf`; `Ok(None)` if it has not fully
@@ -26,7 +28,10 @@ impl ReplyDecoder {
             return Ok(None);
         };
         let bytes = buf.split_to(len).freeze();
-        let mut cursor = Cursor { bytes: &bytes, pos: 0 };
+        let mut cursor = Cursor {
+            bytes: &bytes,
+            pos: 0,
+        };
         cursor.frame().map(Some)
     }
 }
@@ -41,8 +46,12 @@ impl Cursor<'_> {
     /// The type byte and the rest of the header line, as a zero-copy slice.
     fn line(&mut self) -> Result<(u8, Bytes), ProtocolError> {
         let start = self.pos;
-        let type_byte = *self.bytes.get(start).ok_or(ProtocolError::InvalidLine("frame"))?;
-        let cr = super::line::find_line_end(self.bytes, start + 1).ok_or(ProtocolError::InvalidLine("frame"))?;
+        let type_byte = *self
+            .bytes
+            .get(start)
+            .ok_or(ProtocolError::InvalidLine("frame"))?;
+        let cr = super::line::find_line_end(self.bytes, start + 1)
+            .ok_or(ProtocolError::InvalidLine("frame"))?;
         self.pos = cr + 2;
         Ok((type_byte, self.bytes.slice(start + 1..cr)))
     }
@@ -54,7 +63,9 @@ impl Cursor<'_> {
     }
 
     fn count(line: &[u8]) -> Result<usize, ProtocolError> {
-        parse_i64(line).and_then(|n| usize::try_from(n).ok()).ok_or(ProtocolError::InvalidMultibulkLength)
+        parse_i64(line)
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or(ProtocolError::InvalidMultibulkLength)
     }
 
     fn frames(&mut self, n: usize) -> Result<Vec<Frame>, ProtocolError> {
@@ -125,7 +136,12 @@ pub(crate) fn parse_double(line: &[u8]) -> Option<f64> {
         "inf" | "+inf" => Some(f64::INFINITY),
         "-inf" => Some(f64::NEG_INFINITY),
         "nan" | "-nan" => Some(f64::NAN),
-        _ if text.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E')) => text.parse().ok(),
+        _ if text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E')) =>
+        {
+            text.parse().ok()
+        }
         _ => None,
     }
 }

@@ -47,7 +47,10 @@ fn split_one(line: &[u8], mut i: usize) -> Result<(Vec<u8>, usize), ProtocolErro
             loop {
                 match (at(i), at(i + 1)) {
                     (None, _) => return Err(ProtocolError::UnbalancedQuotes),
-                    (Some(b'\\'), Some(b'x')) if at(i + 2).and_then(hex_value).is_some() && at(i + 3).and_then(hex_value).is_some() => {
+                    (Some(b'\\'), Some(b'x'))
+                        if at(i + 2).and_then(hex_value).is_some()
+                            && at(i + 3).and_then(hex_value).is_some() =>
+                    {
                         let hi = at(i + 2).and_then(hex_value).unwrap_or(0);
                         let lo = at(i + 3).and_then(hex_value).unwrap_or(0);
                         current.push(hi * 16 + lo);
@@ -111,7 +114,11 @@ fn split_one(line: &[u8], mut i: usize) -> Result<(Vec<u8>, usize), ProtocolErro
     }
 }
 
-fn closing_quote(arg: Vec<u8>, quote_at: usize, after: Option<u8>) -> Result<(Vec<u8>, usize), ProtocolError> {
+fn closing_quote(
+    arg: Vec<u8>,
+    quote_at: usize,
+    after: Option<u8>,
+) -> Result<(Vec<u8>, usize), ProtocolError> {
     match after {
         Some(b) if !is_blank(b) => Err(ProtocolError::UnbalancedQuotes),
         _ => Ok((arg, quote_at + 1)),
@@ -123,8 +130,11 @@ mod tests {
     use super::*;
 
     fn split(line: &str) -> Result<Vec<String>, ProtocolError> {
-        split_inline_args(line.as_bytes())
-            .map(|args| args.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect())
+        split_inline_args(line.as_bytes()).map(|args| {
+            args.iter()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect()
+        })
     }
 
     #[test]
@@ -132,7 +142,10 @@ mod tests {
         assert_eq!(split("set a b").unwrap(), ["set", "a", "b"]);
         assert_eq!(split("  set   a  ").unwrap(), ["set", "a"]);
         assert_eq!(split(r#"set "a b" 'c d'"#).unwrap(), ["set", "a b", "c d"]);
-        assert_eq!(split(r#"set "\x41\n" 'it\'s'"#).unwrap(), ["set", "A\n", "it's"]);
+        assert_eq!(
+            split(r#"set "\x41\n" 'it\'s'"#).unwrap(),
+            ["set", "A\n", "it's"]
+        );
         assert_eq!(split(r#"echo "\q""#).unwrap(), ["echo", "q"]);
         assert_eq!(split("").unwrap(), Vec::<String>::new());
     }

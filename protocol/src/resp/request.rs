@@ -26,7 +26,9 @@ impl Request {
         I: IntoIterator<Item = A>,
         A: Into<Bytes>,
     {
-        Request { args: args.into_iter().map(Into::into).collect() }
+        Request {
+            args: args.into_iter().map(Into::into).collect(),
+        }
     }
 
     /// The command name as sent (not case-folded).
@@ -57,7 +59,10 @@ pub struct RequestDecoder {
 
 impl RequestDecoder {
     pub fn new(limits: Limits) -> Self {
-        RequestDecoder { limits, partial: Partial::default() }
+        RequestDecoder {
+            limits,
+            partial: Partial::default(),
+        }
     }
 
     /// Replace the limits (e.g. looser ones once a client has authenticated).
@@ -94,7 +99,11 @@ impl RequestDecoder {
             Some(n) => n,
             None => {
                 let Some(cr) = find_line_end(buf, 1) else {
-                    return too_big_or_more(buf.len(), &limits, ProtocolError::TooBigMultibulkCount);
+                    return too_big_or_more(
+                        buf.len(),
+                        &limits,
+                        ProtocolError::TooBigMultibulkCount,
+                    );
                 };
                 let count = parse_i64(&buf[1..cr])
                     .filter(|&n| n <= limits.max_multibulk_len.min(i32::MAX as usize) as i64)
@@ -115,14 +124,19 @@ impl RequestDecoder {
                 Some(len) => len,
                 None => {
                     let Some(cr) = find_line_end(buf, p.pos) else {
-                        return too_big_or_more(buf.len() - p.pos, &limits, ProtocolError::TooBigBulkCount);
+                        return too_big_or_more(
+                            buf.len() - p.pos,
+                            &limits,
+                            ProtocolError::TooBigBulkCount,
+                        );
                     };
                     if buf[p.pos] != b'$' {
                         return Err(ProtocolError::ExpectedBulk(buf[p.pos]));
                     }
                     let len = parse_i64(&buf[p.pos + 1..cr])
                         .filter(|&n| n >= 0 && n as u64 <= limits.max_bulk_len as u64)
-                        .ok_or(ProtocolError::InvalidBulkLength)? as usize;
+                        .ok_or(ProtocolError::InvalidBulkLength)?
+                        as usize;
                     p.pos = cr + 2;
                     p.pending_bulk = Some(len);
                     len
@@ -139,7 +153,11 @@ impl RequestDecoder {
         let mut frozen = buf.split_to(p.pos).freeze();
         let mut args = Vec::with_capacity(declared);
         let (last_start, last_end) = p.args.pop().unwrap_or_default();
-        args.extend(p.args.drain(..).map(|(start, end)| frozen.slice(start..end)));
+        args.extend(
+            p.args
+                .drain(..)
+                .map(|(start, end)| frozen.slice(start..end)),
+        );
         // The last argument takes the frozen request itself: one reference count fewer.
         frozen.truncate(last_end);
         frozen.advance(last_start);
@@ -160,7 +178,11 @@ enum Step {
 
 /// An unterminated header line: wait for more, unless it is already longer than any line
 /// may be.
-fn too_big_or_more(unterminated: usize, limits: &Limits, err: ProtocolError) -> Result<Step, ProtocolError> {
+fn too_big_or_more(
+    unterminated: usize,
+    limits: &Limits,
+    err: ProtocolError,
+) -> Result<Step, ProtocolError> {
     if unterminated > limits.max_inline_len {
         Err(err)
     } else {

@@ -24,7 +24,11 @@ impl Default for FrameScanner {
 
 impl FrameScanner {
     pub fn new(limits: Limits) -> Self {
-        FrameScanner { limits, pos: 0, owed: vec![1] }
+        FrameScanner {
+            limits,
+            pos: 0,
+            owed: vec![1],
+        }
     }
 
     /// Length in bytes of the complete frame at the front of `buf`, or `Ok(None)` if it has
@@ -52,7 +56,8 @@ impl FrameScanner {
                 b'_' if line.is_empty() => self.finish_scalar(after_line),
                 b'#' if line == b"t" || line == b"f" => self.finish_scalar(after_line),
                 b',' => {
-                    super::decode::parse_double(line).ok_or(ProtocolError::InvalidLine("double"))?;
+                    super::decode::parse_double(line)
+                        .ok_or(ProtocolError::InvalidLine("double"))?;
                     self.finish_scalar(after_line);
                 }
                 b'(' => {
@@ -104,7 +109,12 @@ impl FrameScanner {
         Ok(len as usize)
     }
 
-    fn open_aggregate(&mut self, type_byte: u8, count: i64, after_line: usize) -> Result<(), ProtocolError> {
+    fn open_aggregate(
+        &mut self,
+        type_byte: u8,
+        count: i64,
+        after_line: usize,
+    ) -> Result<(), ProtocolError> {
         if count < 0 || count as u64 > self.limits.max_multibulk_len as u64 {
             return Err(ProtocolError::InvalidMultibulkLength);
         }
