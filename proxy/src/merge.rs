@@ -1,0 +1,184 @@
+//! Merging the replies of a request that was split into parts (fan-out by slot, or one
+//! part per master) into the one reply the client expects. Only split requests pay for
+//! parsing replies into frames; single-part replies pass through as raw bytes.
+
+use bytes::{Bytes, BytesMut};
+use slotgate_protocol::resp::{encode, ReplyDecoder};
+use slotgate_protocol::Frame;
+
+use crate::backend::Proto;
+
+/// How the parts' replies become one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Merger {
+    /// One part: its reply as is.
+    Pass,
+    /// MGET: arrays re-interleaved into key order; `order[i]` is the part holding key `i`.
+    Mget { order: Vec<u32> },
+    /// DEL, UNLINK, EXISTS, TOUCH, DBSIZE: integers summed.
+    Sum,
+    /// MSET, FLUSHALL, SCRIPT FLUSH: `+OK` once every part said OK.
+    AllOk,
+    /// KEYS: arrays concatenated.
+    Concat,
+    /// RANDOMKEY: the first non-null reply.
+    Random,
+    /// SCRIPT LOAD: every master answers the same; the first reply.
+    First,
+    /// SCRIPT EXISTS: element-wise AND of the 0/1 arrays.
+    AndFlags,
+    /// SCAN on master `master` of `masters`: the node's cursor rewritten into a proxy cursor.
+    Scan { master: usize, masters: usize },
+    /// INFO: the proxy's own sections, then the keyspace from the summed DBSIZE.
+    Info { sections: String },
+    /// MULTI … EXEC run as parts: the EXEC reply (the last part).
+    Exec,
+}
+
+/// SCAN cursors: `node_cursor * SCAN_STRIDE + master_index`.
+pub const SCAN_STRIDE: u64 = 1024;
+
+impl Merger {
+    /// Merges the parts' replies (in part order) into the client's reply.
+    pub fn merge(&self, replies: Vec<Bytes>, proto: Proto) -> Bytes {
+        match self {
+            Merger::Pass | Merger::First => return replies.into_iter().next().unwrap_or_default(),
+            Merger::Exec => return replies.into_iter().last().unwrap_or_default(),
+            _ => {}
+        }
+        if let Some(err) = replies.iter().find(|r| r.first() == Some(&b'-')) {
+            return err.clone();
+        }
+        let frames: Vec<Frame> = replies.iter().filter_map(|r| parse(r)).collect();
+        if frames.len() != replies.len() {
+            return error("ERR unreadable backend reply");
+        }
+        let merged = match self {
+            Merger::Mget { order } => mget(order, frames),
+            Merger::Sum => Frame::Integer(frames.iter().map(integer).sum()),
+            Merger::AllOk => Frame::ok(),
+            Merger::Concat => Frame::Array(frames.into_iter().flat_map(elements).collect()),
+            Merger::Random => frames.into_iter().find(|f| !is_null(f)).unwrap_or(Frame::NullBulk),
+            Merger::AndFlags => and_flags(frames),
+            Merger::Scan { master, masters } => scan(frames, *master, *masters),
+            Merger::Info { sections } => info(sections, frames.iter().map(integer).sum(), proto),
+            Merger::Pass | Merger::First | Merger::Exec => Frame::NullBulk,
+        };
+        to_bytes(&for_client(merged, proto))
+    }
+}
+
+fn parse(reply: &Bytes) -> Option<Frame> {
+    let mut buf = BytesMut::from(&reply[..]);
+    ReplyDecoder::default().decode(&mut buf).ok().flatten()
+}
+
+fn error(text: &str) -> Bytes {
+    Bytes::from(format!("-{text}\r\n"))
+}
+
+fn integer(frame: &Frame) -> i64 {
+    match frame {
+        Frame::Integer(n) => *n,
+        _ => 0,
+    }
+}
+
+fn is_null(frame: &Frame) -> bool {
+    matches!(frame, Frame::Null | Frame::NullBulk | Frame::NullArray)
+}
+
+fn elements(frame: Frame) -> Vec<Frame> {
+    match frame {
+        Frame::Array(items) | Frame::Set(items) => items,
+        _ => Vec::new(),
+    }
+}
+
+fn mget(order: &[u32], frames: Vec<Frame>) -> Frame {
+    let mut parts: Vec<std::vec::IntoIter<Frame>> = frames.into_iter().map(|f| elements(f).into_iter()).collect();
+    let values = order.iter().map(|&p| parts.get_mut(p as usize).and_then(Iterator::next).unwrap_or(Frame::NullBulk)).collect();
+    Frame::Array(values)
+}
+
+fn and_flags(frames: Vec<Frame>) -> Frame {
+    let mut result: Option<Vec<i64>> = None;
+    for frame in frames {
+        let flags: Vec<i64> = elements(frame).iter().map(integer).collect();
+        result = Some(match result {
+            None => flags,
+            Some(acc) => acc.iter().zip(&flags).map(|(a, b)| a & b).collect(),
+        });
+    }
+    Frame::Array(result.unwrap_or_default().into_iter().map(Frame::Integer).collect())
+}
+
+fn scan(frames: Vec<Frame>, master: usize, masters: usize) -> Frame {
+    let mut items = frames.into_iter().next().map(elements).unwrap_or_default().into_iter();
+    let node_cursor: u64 = items.next().and_then(|c| std::str::from_utf8(c.as_bytes()?).ok()?.parse().ok()).unwrap_or(0);
+    let keys = items.next().unwrap_or(Frame::Array(Vec::new()));
+    let next = if node_cursor != 0 {
+        node_cursor.saturating_mul(SCAN_STRIDE).saturating_add(master as u64)
+    } else if master + 1 < masters {
+        master as u64 + 1
+    } else {
+        0
+    };
+    Frame::Array(vec![Frame::bulk(next.to_string()), keys])
+}
+
+fn info(sections: &str, keys: i64, proto: Proto) -> Frame {
+    let mut text = sections.to_owned();
+    text.push_str("# Keyspace\r\n");
+    if keys > 0 {
+        text.push_str(&format!("db0:keys={keys},expires=0,avg_ttl=0\r\n"));
+    }
+    match proto {
+        Proto::Resp2 => Frame::bulk(text),
+        Proto::Resp3 => Frame::Verbatim(*b"txt", Bytes::from(text)),
+    }
+}
+
+/// Rewrites RESP3-only types for a RESP2 client (maps flatten, nulls become `$-1`).
+pub fn for_client(frame: Frame, proto: Proto) -> Frame {
+    if proto == Proto::Resp3 {
+        return frame;
+    }
+    match frame {
+        Frame::Null => Frame::NullBulk,
+        Frame::Map(pairs) => Frame::Array(pairs.into_iter().flat_map(|(k, v)| [for_client(k, proto), for_client(v, proto)]).collect()),
+        Frame::Array(items) | Frame::Set(items) | Frame::Push(items) => Frame::Array(items.into_iter().map(|f| for_client(f, proto)).collect()),
+        Frame::Boolean(b) => Frame::Integer(i64::from(b)),
+        Frame::Double(d) => Frame::bulk(slotgate_protocol::resp::format_double(d)),
+        Frame::Verbatim(_, text) => Frame::Bulk(text),
+        Frame::BigNumber(digits) => Frame::Bulk(digits),
+        other => other,
+    }
+}
+
+/// Encodes a frame to bytes.
+pub fn to_bytes(frame: &Frame) -> Bytes {
+    let mut out = BytesMut::new();
+    encode(frame, &mut out);
+    out.freeze()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(s: &str) -> Bytes {
+        Bytes::copy_from_slice(s.as_bytes())
+    }
+
+    #[test]
+    fn merges() {
+        let mget = Merger::Mget { order: vec![1, 0, 1] };
+        let out = mget.merge(vec![b("*1\r\n$1\r\nb\r\n"), b("*2\r\n$1\r\na\r\n$-1\r\n")], Proto::Resp2);
+        assert_eq!(out, b("*3\r\n$1\r\na\r\n$1\r\nb\r\n$-1\r\n"));
+        assert_eq!(Merger::Sum.merge(vec![b(":2\r\n"), b(":3\r\n")], Proto::Resp2), b(":5\r\n"));
+        assert_eq!(Merger::AllOk.merge(vec![b("+OK\r\n"), b("-ERR x\r\n")], Proto::Resp2), b("-ERR x\r\n"));
+        let scan = Merger::Scan { master: 1, masters: 3 }.merge(vec![b("*2\r\n$1\r\n0\r\n*0\r\n")], Proto::Resp2);
+        assert_eq!(scan, b("*2\r\n$1\r\n2\r\n*0\r\n"));
+    }
+}

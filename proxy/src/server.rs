@@ -1,0 +1,127 @@
+//! The front door: the [`Proxy`] state every session shares, the accept loops (TCP and an
+//! optional unix socket) with the `max_clients` limit, and shutdown.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, UnixListener};
+
+use crate::cluster::Cluster;
+use crate::config::Config;
+use crate::error::ProxyError;
+use crate::session;
+
+/// What every session shares.
+#[derive(Debug)]
+pub struct Proxy {
+    /// The live config; a reload swaps it whole.
+    pub config: ArcSwap<Config>,
+    pub cluster: Arc<Cluster>,
+    pub clients: Clients,
+    pub started: Instant,
+}
+
+/// The proxy's own clients (for `max_clients`, `CLIENT LIST`, `INFO`).
+#[derive(Debug, Default)]
+pub struct Clients {
+    next_id: AtomicU64,
+    count: AtomicUsize,
+    table: Mutex<BTreeMap<u64, ClientRecord>>,
+}
+
+/// One connected client as `CLIENT LIST` shows it.
+#[derive(Debug, Clone)]
+pub struct ClientRecord {
+    pub addr: String,
+    pub name: String,
+    pub since: Instant,
+}
+
+impl Clients {
+    /// Registers a client unless `max` are connected; returns its id.
+    fn admit(&self, addr: String, max: usize) -> Option<u64> {
+        if self.count.fetch_add(1, Ordering::AcqRel) >= max {
+            self.count.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        self.lock().insert(id, ClientRecord { addr, name: String::new(), since: Instant::now() });
+        Some(id)
+    }
+
+    fn leave(&self, id: u64) {
+        self.lock().remove(&id);
+        self.count.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    pub fn set_name(&self, id: u64, name: String) {
+        if let Some(record) = self.lock().get_mut(&id) {
+            record.name = name;
+        }
+    }
+
+    pub fn connected(&self) -> usize {
+        self.count.load(Ordering::Acquire)
+    }
+
+    /// Every client, by id.
+    pub fn list(&self) -> Vec<(u64, ClientRecord)> {
+        self.lock().iter().map(|(id, r)| (*id, r.clone())).collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, ClientRecord>> {
+        self.table.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Accepts TCP clients until the task is dropped.
+pub async fn accept_tcp(proxy: Arc<Proxy>, listener: TcpListener) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                let _ = stream.set_nodelay(true);
+                admit(&proxy, stream, peer.to_string());
+            }
+            Err(err) => {
+                tracing::warn!(%err, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// Accepts unix-socket clients until the task is dropped.
+pub async fn accept_unix(proxy: Arc<Proxy>, listener: UnixListener) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => admit(&proxy, stream, "unix".to_owned()),
+            Err(err) => {
+                tracing::warn!(%err, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// Starts a session for a new connection, or refuses it when too many are connected.
+fn admit<S>(proxy: &Arc<Proxy>, mut stream: S, addr: String)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let max = proxy.config.load().proxy.max_clients;
+    let proxy = proxy.clone();
+    tokio::spawn(async move {
+        let Some(id) = proxy.clients.admit(addr.clone(), max) else {
+            let _ = stream.write_all(&ProxyError::MaxClients.reply()).await;
+            return;
+        };
+        tracing::debug!(id, %addr, "client connected");
+        session::serve(proxy.clone(), id, stream).await;
+        proxy.clients.leave(id);
+        tracing::debug!(id, %addr, "client gone");
+    });
+}

@@ -1,0 +1,262 @@
+//! Requests → parts → backends, and back: routing each request by its [`Plan`], splitting
+//! fan-out commands by slot, sending every part to its node, and completing parts as
+//! replies arrive — following MOVED and ASK, retrying TRYAGAIN, CLUSTERDOWN and failed
+//! connects with backoff, and failing requests past their deadline.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use slotgate_protocol::{key_slot, Slot};
+
+use super::queue::{Entry, Part, Route, Work};
+use super::Session;
+use crate::backend::{BackendError, Job, Reply, Tag};
+use crate::error::ProxyError;
+use crate::merge::{Merger, SCAN_STRIDE};
+use crate::redirect::{classify, Redirect};
+use crate::router::{self, FanOut, Merge, Pin, Plan};
+
+/// Commands a client may send before authenticating.
+const BEFORE_AUTH: &[&str] = &["auth", "hello", "quit", "reset"];
+
+impl Session {
+    /// Routes one request and queues its reply (or its parts).
+    pub(super) fn on_request(&mut self, args: Vec<Bytes>) {
+        let routed = router::plan(&args);
+        let name = routed.name;
+        if !self.client.authed && !BEFORE_AUTH.contains(&name) {
+            return self.reply_err(ProxyError::NoAuth);
+        }
+        if self.tx.is_some() && !matches!(name, "exec" | "discard" | "multi" | "watch") {
+            return self.queue_in_tx(routed.plan, name, &args);
+        }
+        if self.in_subscribed_mode() && !pubsub_allowed(name) {
+            let text = format!("Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
+            return self.reply_err(ProxyError::Other(text));
+        }
+        match routed.plan {
+            Plan::Local => self.local(name, &args),
+            Plan::Slot(slot) => self.single(Route::Slot(slot), &args),
+            Plan::AnyMaster => self.single(Route::Any, &args),
+            Plan::FanOut(kind) => self.fan_out(kind, &args),
+            Plan::AllMasters(Merge::Scan) => self.scan(&args),
+            Plan::AllMasters(merge) => self.all_masters(merger_for(merge), &args),
+            Plan::Pinned(Pin::Transaction, slot) => self.transaction(name, slot, &args),
+            Plan::Pinned(Pin::Blocking, slot) => self.blocking(slot, &args),
+            Plan::Pinned(Pin::Subscribe, _) => self.subscribe(&args),
+            Plan::Pinned(Pin::Wait, _) => self.reply_err(ProxyError::Unsupported(name.to_owned())),
+            Plan::Fail(err) => self.reply_err(err),
+        }
+    }
+
+    /// One part, forwarded as is.
+    pub(super) fn single(&mut self, route: Route, args: &[Bytes]) {
+        let payload = self.encode(args);
+        let deadline = Some(self.deadline);
+        self.start(vec![Part::new(payload, route)], Merger::Pass, deadline, true);
+    }
+
+    /// Queues a waiting entry and sends every part.
+    pub(super) fn start(&mut self, parts: Vec<Part>, merger: Merger, deadline: Option<Instant>, redirectable: bool) {
+        let Some(mut work) = Work::new(parts, merger, deadline) else {
+            return self.reply_err(ProxyError::SlotNotServed);
+        };
+        work.redirectable = redirectable;
+        let count = work.part_count() as u32;
+        let seq = self.queue.push(Entry::Waiting(work));
+        for part in 0..count {
+            self.send(Tag { seq, part });
+        }
+    }
+
+    /// Sends (or re-sends) one part to the backend its route names now.
+    fn send(&mut self, tag: Tag) {
+        let Some(part) = self.queue.work_mut(tag.seq).and_then(|w| w.part_mut(tag.part)) else { return };
+        let job = Job { payload: part.payload.clone(), asking: part.asking, tag, inbox: self.inbox.clone() };
+        let (proto, id) = (self.client.proto, self.id);
+        match &part.route {
+            Route::Slot(slot) => match self.routes.owner(*slot) {
+                Some(node) => node.pick(proto, id).send(job),
+                None => self.complete(tag, ProxyError::SlotNotServed.reply()),
+            },
+            Route::Any => match self.routes.masters().get(id as usize % self.routes.masters().len().max(1)) {
+                Some(node) => node.pick(proto, id).send(job),
+                None => self.complete(tag, ProxyError::SlotNotServed.reply()),
+            },
+            Route::Node(addr) => self.proxy.cluster.pool().node(addr).pick(proto, id).send(job),
+            Route::Private(addr) => {
+                let addr = addr.clone();
+                self.private_backend(&addr).send(job);
+            }
+        }
+    }
+
+    /// A backend's reply (or failure) for one part.
+    pub(super) fn on_reply(&mut self, reply: Reply) {
+        let tag = reply.tag;
+        let max = self.config.cluster.max_redirects;
+        let Some(work) = self.queue.work_mut(tag.seq) else { return };
+        let redirectable = work.redirectable;
+        let Some(part) = work.part_mut(tag.part) else { return };
+        let bytes = match reply.result {
+            Ok(bytes) => bytes,
+            Err(BackendError::NotSent) if redirectable => {
+                self.proxy.cluster.refresh_soon(None);
+                return self.retry_later(tag);
+            }
+            Err(err) => return self.complete(tag, ProxyError::from(err).reply()),
+        };
+        let redirect = if redirectable { classify(&bytes) } else { None };
+        let Some(redirect) = redirect else {
+            return self.complete(tag, bytes);
+        };
+        if part.attempts >= max {
+            return self.complete(tag, ProxyError::TooManyRedirects.reply());
+        }
+        part.attempts += 1;
+        match redirect {
+            Redirect::Moved(addr) | Redirect::Ask(addr) => {
+                let addr: Arc<str> = Arc::from(addr);
+                part.asking = matches!(redirect, Redirect::Ask(_));
+                part.route = match part.route {
+                    Route::Private(_) => Route::Private(addr.clone()),
+                    _ => Route::Node(addr.clone()),
+                };
+                if !part.asking {
+                    self.proxy.cluster.refresh_soon(Some(&addr));
+                }
+                self.send(tag);
+            }
+            Redirect::Retry => self.retry_later(tag),
+        }
+    }
+
+    /// Records a part's final reply; queues the merged reply when it was the last part.
+    pub(super) fn complete(&mut self, tag: Tag, reply: Bytes) {
+        let proto = self.client.proto;
+        let Some(work) = self.queue.work_mut(tag.seq) else { return };
+        if let Some(merged) = work.complete(tag.part, reply, proto) {
+            self.queue.finish(tag.seq, merged);
+        }
+    }
+
+    /// Schedules a part to be re-sent after a backoff that grows with its attempts.
+    fn retry_later(&mut self, tag: Tag) {
+        let Some(part) = self.queue.work_mut(tag.seq).and_then(|w| w.part_mut(tag.part)) else { return };
+        part.attempts += 1;
+        if part.attempts > self.config.cluster.max_redirects.saturating_mul(4) {
+            return self.complete(tag, ProxyError::BackendDown.reply());
+        }
+        let wait = Duration::from_millis(25) * u32::from(part.attempts.min(8));
+        self.retries.push((Instant::now() + wait, tag));
+    }
+
+    /// Re-sends due retries and fails requests past their deadline.
+    pub(super) fn on_tick(&mut self) {
+        let now = Instant::now();
+        if !self.retries.is_empty() {
+            self.routes = self.proxy.cluster.routes();
+            let (due, later): (Vec<_>, Vec<_>) = self.retries.drain(..).partition(|(at, _)| *at <= now);
+            self.retries = later;
+            due.into_iter().for_each(|(_, tag)| self.send(tag));
+        }
+        for seq in self.queue.expired(now) {
+            self.queue.finish(seq, ProxyError::Timeout.reply());
+        }
+    }
+
+    /// MGET, MSET, DEL, UNLINK, EXISTS, TOUCH across slots: one part per slot.
+    fn fan_out(&mut self, kind: FanOut, args: &[Bytes]) {
+        let step = if kind == FanOut::Mset { 2 } else { 1 };
+        let Some((name, rest)) = args.split_first() else { return };
+        if rest.len() % step != 0 {
+            return self.reply_err(ProxyError::Other("wrong number of arguments for 'mset' command".to_owned()));
+        }
+        let mut groups: Vec<(Slot, Vec<&Bytes>)> = Vec::new();
+        let mut order = Vec::with_capacity(rest.len() / step);
+        for chunk in rest.chunks(step) {
+            let slot = key_slot(&chunk[0]);
+            let index = groups.iter().position(|(s, _)| *s == slot).unwrap_or_else(|| {
+                groups.push((slot, vec![name]));
+                groups.len() - 1
+            });
+            groups[index].1.extend(chunk);
+            order.push(index as u32);
+        }
+        let parts = groups.into_iter().map(|(slot, part_args)| Part::new(self.encode(&part_args), Route::Slot(slot))).collect();
+        let merger = match kind {
+            FanOut::Mget => Merger::Mget { order },
+            FanOut::Mset => Merger::AllOk,
+            FanOut::SumInts => Merger::Sum,
+        };
+        let deadline = Some(self.deadline);
+        self.start(parts, merger, deadline, true);
+    }
+
+    /// The same request to every master.
+    pub(super) fn all_masters(&mut self, merger: Merger, args: &[Bytes]) {
+        let payload = self.encode(args);
+        let parts = self.routes.masters().iter().map(|m| Part::new(payload.clone(), Route::Node(m.addr.clone()))).collect();
+        let deadline = Some(self.deadline);
+        self.start(parts, merger, deadline, true);
+    }
+
+    /// SCAN with a proxy cursor: `node_cursor * SCAN_STRIDE + master_index`.
+    fn scan(&mut self, args: &[Bytes]) {
+        let Some(cursor) = args.get(1).and_then(|c| std::str::from_utf8(c).ok()?.parse::<u64>().ok()) else {
+            return self.reply_err(ProxyError::Other("invalid cursor".to_owned()));
+        };
+        let masters = self.routes.masters().len();
+        let master = (cursor % SCAN_STRIDE) as usize;
+        let Some(node) = self.routes.masters().get(master) else {
+            return self.reply_err(if masters == 0 { ProxyError::SlotNotServed } else { ProxyError::Other("invalid cursor".to_owned()) });
+        };
+        let addr = node.addr.clone();
+        let mut node_args = args.to_vec();
+        node_args[1] = Bytes::from((cursor / SCAN_STRIDE).to_string());
+        let payload = self.encode(&node_args);
+        let deadline = Some(self.deadline);
+        self.start(vec![Part::new(payload, Route::Node(addr))], Merger::Scan { master, masters }, deadline, true);
+    }
+
+    /// BLPOP and friends: on the session's own connection to the slot's owner, with no
+    /// proxy deadline (the command carries its own timeout).
+    fn blocking(&mut self, slot: Option<Slot>, args: &[Bytes]) {
+        let owner = slot.and_then(|s| self.routes.owner(s)).map(|n| n.addr.clone());
+        let Some(addr) = owner else {
+            return self.reply_err(ProxyError::SlotNotServed);
+        };
+        let payload = self.encode(args);
+        self.start(vec![Part::new(payload, Route::Private(addr))], Merger::Pass, None, true);
+    }
+
+    /// The session's own connection to `addr`, opened on first use.
+    pub(super) fn private_backend(&mut self, addr: &Arc<str>) -> crate::backend::Backend {
+        if let Some((_, backend)) = self.private.iter().find(|(a, _)| a == addr) {
+            return backend.clone();
+        }
+        let settings = self.proxy.cluster.pool().settings().clone();
+        let backend = crate::backend::Backend::spawn(addr.clone(), self.client.proto, settings);
+        self.private.push((addr.clone(), backend.clone()));
+        backend
+    }
+}
+
+/// The merge for an all-masters command.
+fn merger_for(merge: Merge) -> Merger {
+    match merge {
+        Merge::Concat => Merger::Concat,
+        Merge::Sum => Merger::Sum,
+        Merge::AllOk => Merger::AllOk,
+        Merge::Random => Merger::Random,
+        Merge::First => Merger::First,
+        Merge::AndFlags => Merger::AndFlags,
+        Merge::Scan => Merger::Pass,
+    }
+}
+
+/// What a RESP2 client in subscribed mode may still send.
+fn pubsub_allowed(name: &str) -> bool {
+    matches!(name, "subscribe" | "psubscribe" | "unsubscribe" | "punsubscribe" | "ping" | "quit" | "reset")
+}

@@ -1,0 +1,202 @@
+//! One client connection, from its first byte to its last.
+//!
+//! The session reads whatever the client sent, takes every complete request out of the
+//! buffer (pipelining), routes each ([`crate::router`]) and either answers it itself or
+//! hands its parts to backends, each tagged with the request's sequence number. Backend
+//! replies come back through the session's inbox in any order across nodes; the
+//! [`queue::ReplyQueue`] puts them back in request order and the session writes every reply
+//! that is ready, in one write per turn. A client with too many requests in flight is not
+//! read from until replies drain (back-pressure), so memory stays bounded however deep the
+//! pipeline.
+//!
+//! Layout:
+//! - this file: the [`Session`] state and its event loop.
+//! - `dispatch`: requests → parts → backends; replies, redirections, retries, timeouts.
+//! - `local`: commands the proxy answers itself (PING, HELLO, AUTH, CLIENT, …).
+//! - `tx`: MULTI/EXEC/WATCH on the session's own connection to one node.
+//! - `pubsub`: SUBSCRIBE and friends on a dedicated connection that survives failover.
+//! - `queue`: the in-order reply queue.
+
+mod dispatch;
+mod local;
+mod pubsub;
+mod queue;
+mod tx;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use slotgate_protocol::resp::RequestDecoder;
+use slotgate_protocol::Limits;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio::time::MissedTickBehavior;
+
+use crate::backend::{Backend, Inbox, Proto, Reply, Tag};
+use crate::cluster::Routes;
+use crate::config::Config;
+use crate::error::ProxyError;
+use crate::server::Proxy;
+use queue::{Entry, ReplyQueue};
+
+/// How often deadlines, retries and the idle timeout are checked.
+const TICK: Duration = Duration::from_millis(20);
+
+/// Per-client settings the client itself changes.
+#[derive(Debug)]
+struct ClientState {
+    authed: bool,
+    proto: Proto,
+    name: String,
+}
+
+/// One client's state.
+struct Session {
+    proxy: Arc<Proxy>,
+    config: Arc<Config>,
+    id: u64,
+    client: ClientState,
+    inbox: Inbox,
+    queue: ReplyQueue,
+    /// The routes requests of the current batch are planned with.
+    routes: Arc<Routes>,
+    /// Parts waiting to be sent again (after TRYAGAIN, CLUSTERDOWN, a failed connect).
+    retries: Vec<(Instant, Tag)>,
+    /// The session's own connections, by node: transactions and blocking commands.
+    private: Vec<(Arc<str>, Backend)>,
+    tx: Option<tx::Transaction>,
+    /// The node WATCH ran on (its private connection holds the watch).
+    watching: Option<Arc<str>>,
+    pubsub: Option<pubsub::PubSub>,
+    /// Pub/sub frames waiting for earlier replies to be written.
+    pushes: VecDeque<Bytes>,
+    /// Where requests are encoded; parts are frozen slices of it.
+    scratch: BytesMut,
+    /// Deadline for the requests of the current batch.
+    deadline: Instant,
+    /// Reply to what is queued, then close (QUIT, protocol error).
+    closing: bool,
+}
+
+/// Serves one client until it disconnects, QUITs, idles out or breaks the protocol.
+pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(proxy: Arc<Proxy>, id: u64, stream: S) {
+    let (inbox, rx) = mpsc::unbounded_channel();
+    let config = proxy.config.load_full();
+    let routes = proxy.cluster.routes();
+    let authed = config.proxy.password.is_none();
+    let mut session = Session {
+        client: ClientState { authed, proto: Proto::Resp2, name: String::new() },
+        deadline: Instant::now(),
+        proxy,
+        config,
+        id,
+        inbox,
+        queue: ReplyQueue::default(),
+        routes,
+        retries: Vec::new(),
+        private: Vec::new(),
+        tx: None,
+        watching: None,
+        pubsub: None,
+        pushes: VecDeque::new(),
+        scratch: BytesMut::new(),
+        closing: false,
+    };
+    if let Err(err) = session.run(stream, rx).await {
+        tracing::debug!(id, %err, "client connection ended");
+    }
+}
+
+impl Session {
+    async fn run<S>(&mut self, mut stream: S, mut rx: mpsc::UnboundedReceiver<Reply>) -> std::io::Result<()>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let limits = Limits { max_bulk_len: self.config.proxy.max_request_size, ..Limits::default() };
+        let mut decoder = RequestDecoder::new(limits);
+        let mut input = BytesMut::with_capacity(16 * 1024);
+        let mut out = BytesMut::with_capacity(16 * 1024);
+        let mut replies = Vec::with_capacity(64);
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let idle_timeout = self.config.proxy.idle_timeout;
+        let mut last_input = Instant::now();
+        loop {
+            self.take_requests(&mut decoder, &mut input);
+            self.flush(&mut out);
+            if !out.is_empty() {
+                stream.write_all(&out).await?;
+                out.clear();
+            }
+            if self.closing && self.queue.is_empty() {
+                return Ok(());
+            }
+            let readable = !self.closing && self.queue.len() < self.config.proxy.max_pending;
+            let timers = !self.queue.is_empty() || !idle_timeout.is_zero();
+            tokio::select! {
+                biased;
+                _ = rx.recv_many(&mut replies, 256) => replies.drain(..).for_each(|reply| self.on_reply(reply)),
+                Some(frame) = pubsub::next(&mut self.pubsub) => self.on_push(frame),
+                read = stream.read_buf(&mut input), if readable => {
+                    if read? == 0 {
+                        return Ok(());
+                    }
+                    last_input = Instant::now();
+                }
+                _ = tick.tick(), if timers => {
+                    if !idle_timeout.is_zero() && self.queue.is_empty() && last_input.elapsed() > idle_timeout {
+                        return Ok(());
+                    }
+                    self.on_tick();
+                }
+            }
+        }
+    }
+
+    /// Takes every complete request out of `input` while back-pressure allows.
+    fn take_requests(&mut self, decoder: &mut RequestDecoder, input: &mut BytesMut) {
+        if input.is_empty() || self.closing {
+            return;
+        }
+        self.deadline = Instant::now() + self.config.cluster.request_timeout;
+        self.routes = self.proxy.cluster.routes();
+        while self.queue.len() < self.config.proxy.max_pending && !self.closing {
+            match decoder.decode(input) {
+                Ok(Some(request)) => self.on_request(request.args),
+                Ok(None) => break,
+                Err(err) => {
+                    tracing::debug!(id = self.id, %err, "protocol error");
+                    self.reply_err(ProxyError::Protocol(err));
+                    self.closing = true;
+                }
+            }
+        }
+    }
+
+    /// Moves ready replies, then (once nothing is waiting) pub/sub frames, into `out`.
+    fn flush(&mut self, out: &mut BytesMut) {
+        self.queue.flush(out);
+        if self.queue.is_empty() {
+            while let Some(frame) = self.pushes.pop_front() {
+                out.extend_from_slice(&frame);
+            }
+        }
+    }
+
+    /// Queues a reply that is ready now.
+    fn reply(&mut self, bytes: Bytes) {
+        self.queue.push(Entry::Done(bytes));
+    }
+
+    fn reply_err(&mut self, err: ProxyError) {
+        self.reply(err.reply());
+    }
+
+    /// Encodes a request into the scratch buffer and returns it as a cheap `Bytes`.
+    fn encode<A: AsRef<[u8]>>(&mut self, args: &[A]) -> Bytes {
+        slotgate_protocol::resp::encode_request(args, &mut self.scratch);
+        self.scratch.split().freeze()
+    }
+}

@@ -1,0 +1,166 @@
+//! The reply queue: one entry per client request, in request order. An entry is either
+//! done (its reply bytes) or waiting for its parts' backend replies; replies leave the queue
+//! strictly from the front, so a client always reads them in the order it asked.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use slotgate_protocol::Slot;
+
+use crate::backend::Proto;
+use crate::merge::Merger;
+
+/// Where a part goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// The master owning the slot, per the current routes.
+    Slot(Slot),
+    /// Any master (keyless commands).
+    Any,
+    /// This node's shared connections (after MOVED, or one part per master).
+    Node(Arc<str>),
+    /// The session's own connection to this node (transactions, blocking commands).
+    Private(Arc<str>),
+}
+
+/// One backend request of an entry.
+#[derive(Debug)]
+pub struct Part {
+    /// The encoded request, kept for retries.
+    pub payload: Bytes,
+    pub route: Route,
+    /// Send `ASKING` first (after an ASK).
+    pub asking: bool,
+    /// Redirections and retries so far.
+    pub attempts: u8,
+    pub reply: Option<Bytes>,
+}
+
+impl Part {
+    pub fn new(payload: Bytes, route: Route) -> Part {
+        Part { payload, route, asking: false, attempts: 0, reply: None }
+    }
+}
+
+/// A request still waiting for backend replies.
+#[derive(Debug)]
+pub struct Work {
+    pub first: Part,
+    pub rest: Vec<Part>,
+    pub remaining: usize,
+    pub merger: Merger,
+    /// Whether MOVED/ASK/TRYAGAIN replies are followed (not inside a transaction).
+    pub redirectable: bool,
+    /// When the request fails with a timeout; `None` for blocking commands.
+    pub deadline: Option<Instant>,
+}
+
+impl Work {
+    pub fn new(parts: Vec<Part>, merger: Merger, deadline: Option<Instant>) -> Option<Work> {
+        let mut parts = parts.into_iter();
+        let first = parts.next()?;
+        let rest: Vec<Part> = parts.collect();
+        Some(Work { remaining: rest.len() + 1, first, rest, merger, redirectable: true, deadline })
+    }
+
+    pub fn part_count(&self) -> usize {
+        self.rest.len() + 1
+    }
+
+    pub fn part_mut(&mut self, index: u32) -> Option<&mut Part> {
+        match index {
+            0 => Some(&mut self.first),
+            n => self.rest.get_mut(n as usize - 1),
+        }
+    }
+
+    /// Records a part's final reply; the merged reply once every part has one.
+    pub fn complete(&mut self, index: u32, reply: Bytes, proto: Proto) -> Option<Bytes> {
+        let part = self.part_mut(index)?;
+        if part.reply.is_some() {
+            return None;
+        }
+        part.reply = Some(reply);
+        self.remaining -= 1;
+        if self.remaining > 0 {
+            return None;
+        }
+        let replies = std::iter::once(&mut self.first).chain(self.rest.iter_mut()).map(|p| p.reply.take().unwrap_or_default()).collect();
+        Some(self.merger.merge(replies, proto))
+    }
+}
+
+#[derive(Debug)]
+pub enum Entry {
+    Done(Bytes),
+    Waiting(Work),
+}
+
+/// The queue; entries are addressed by sequence number.
+#[derive(Debug, Default)]
+pub struct ReplyQueue {
+    entries: VecDeque<Entry>,
+    /// Sequence number of the front entry.
+    front: u64,
+}
+
+impl ReplyQueue {
+    /// Appends an entry and returns its sequence number.
+    pub fn push(&mut self, entry: Entry) -> u64 {
+        self.entries.push_back(entry);
+        self.front + self.entries.len() as u64 - 1
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The waiting entry `seq`, if it is still queued and waiting.
+    pub fn work_mut(&mut self, seq: u64) -> Option<&mut Work> {
+        let index = usize::try_from(seq.checked_sub(self.front)?).ok()?;
+        match self.entries.get_mut(index)? {
+            Entry::Waiting(work) => Some(work),
+            Entry::Done(_) => None,
+        }
+    }
+
+    /// Marks entry `seq` done with `reply`.
+    pub fn finish(&mut self, seq: u64, reply: Bytes) {
+        let Some(index) = seq.checked_sub(self.front).and_then(|i| usize::try_from(i).ok()) else { return };
+        if let Some(entry) = self.entries.get_mut(index) {
+            *entry = Entry::Done(reply);
+        }
+    }
+
+    /// Moves every done entry at the front into `out`.
+    pub fn flush(&mut self, out: &mut BytesMut) {
+        while let Some(Entry::Done(reply)) = self.entries.front() {
+            out.extend_from_slice(reply);
+            self.entries.pop_front();
+            self.front += 1;
+        }
+    }
+
+    /// The sequence numbers of waiting entries whose deadline has passed, front first,
+    /// stopping at the first one still in time.
+    pub fn expired(&self, now: Instant) -> Vec<u64> {
+        let mut out = Vec::new();
+        for (i, entry) in self.entries.iter().enumerate() {
+            match entry {
+                Entry::Waiting(work) => match work.deadline {
+                    Some(deadline) if deadline <= now => out.push(self.front + i as u64),
+                    Some(_) => break,
+                    None => {}
+                },
+                Entry::Done(_) => {}
+            }
+        }
+        out
+    }
+}
