@@ -9,6 +9,7 @@
 //! - [`client`]: [`client::Client`], a tiny synchronous RESP client for assertions.
 //! - [`redis`]: [`redis::RedisServer`] and [`redis::RedisCluster`], real Redis 7 to compare
 //!   against and to put behind the proxy.
+//! - [`proxy`]: [`proxy::Slotgate`], our proxy started in front of a cluster.
 //! - [`eventually`]: bounded waiting for convergence — never a bare sleep.
 
 pub mod client;
@@ -16,6 +17,7 @@ pub mod differential;
 pub mod eventually;
 pub mod ports;
 pub mod process;
+pub mod proxy;
 pub mod redis;
 
 pub use client::Client;
