@@ -40,6 +40,8 @@ pub enum ProxyError {
     MaxClients,
     #[error("ERR SELECT is not allowed in cluster mode")]
     Select,
+    #[error("EXECABORT Transaction discarded because of previous errors.")]
+    ExecAbort,
     #[error("NOPROTO unsupported protocol version")]
     NoProto,
     #[error("ERR {0}")]

@@ -79,7 +79,7 @@ impl Session {
         };
         let watching = self.watching.take();
         if tx.aborted {
-            return self.reply_err(ProxyError::Other("EXECABORT Transaction discarded because of previous errors.".to_owned()));
+            return self.reply_err(ProxyError::ExecAbort);
         }
         let owner = match tx.slot {
             Some(slot) => self.routes.owner(slot).map(|n| n.addr.clone()),
