@@ -51,7 +51,10 @@ pub async fn serve(listener: TcpListener, source: Arc<dyn AdminSource>) {
                 let source = source.clone();
                 async move { Ok::<_, Infallible>(route(&request, source.as_ref())) }
             });
-            if let Err(err) = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+            if let Err(err) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
                 tracing::debug!(%err, "admin connection ended");
             }
         });
@@ -61,19 +64,32 @@ pub async fn serve(listener: TcpListener, source: Arc<dyn AdminSource>) {
 /// Answers one request.
 fn route(request: &Request<Incoming>, source: &dyn AdminSource) -> Response<Full<Bytes>> {
     let path = request.uri().path();
-    if !matches!(path, "/metrics" | "/healthz" | "/readyz" | "/topology" | "/config") {
+    if !matches!(
+        path,
+        "/metrics" | "/healthz" | "/readyz" | "/topology" | "/config"
+    ) {
         return respond(StatusCode::NOT_FOUND, TEXT, "not found\n".into());
     }
     if !matches!(*request.method(), Method::GET | Method::HEAD) {
-        let mut response = respond(StatusCode::METHOD_NOT_ALLOWED, TEXT, "method not allowed\n".into());
-        response.headers_mut().insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+        let mut response = respond(
+            StatusCode::METHOD_NOT_ALLOWED,
+            TEXT,
+            "method not allowed\n".into(),
+        );
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
         return response;
     }
     match path {
         "/metrics" => respond(StatusCode::OK, PROMETHEUS, metrics().encode()),
         "/healthz" => respond(StatusCode::OK, TEXT, "ok\n".into()),
         "/readyz" if source.ready() => respond(StatusCode::OK, TEXT, "ready\n".into()),
-        "/readyz" => respond(StatusCode::SERVICE_UNAVAILABLE, TEXT, "not ready: some slots have no up master\n".into()),
+        "/readyz" => respond(
+            StatusCode::SERVICE_UNAVAILABLE,
+            TEXT,
+            "not ready: some slots have no up master\n".into(),
+        ),
         "/topology" => respond(StatusCode::OK, JSON, source.topology_json()),
         _ => respond(StatusCode::OK, JSON, source.config_json()),
     }
@@ -86,7 +102,9 @@ const PROMETHEUS: &str = "text/plain; version=0.0.4; charset=utf-8";
 fn respond(status: StatusCode, content_type: &'static str, body: String) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
-    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }
 
@@ -118,7 +136,11 @@ mod tests {
         stream.write_all(request.as_bytes()).await.unwrap();
         let mut text = String::new();
         stream.read_to_string(&mut text).await.unwrap();
-        let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
         (status, text)
     }
 

@@ -19,7 +19,13 @@ use crate::metrics::metrics;
 const POLL: Duration = Duration::from_millis(500);
 
 /// Keys read only at start: a change is logged as needing a restart.
-const RESTART_KEYS: &[&str] = &["proxy.listen", "proxy.unix_socket", "proxy.workers", "admin.listen", "cluster.connections_per_node"];
+const RESTART_KEYS: &[&str] = &[
+    "proxy.listen",
+    "proxy.unix_socket",
+    "proxy.workers",
+    "admin.listen",
+    "cluster.connections_per_node",
+];
 
 /// What a reload did.
 #[derive(Debug, PartialEq)]
@@ -32,12 +38,15 @@ pub enum Outcome {
     Rejected(String),
 }
 
+/// Parses and validates a config file's text.
+type Load<C> = Box<dyn Fn(&str) -> anyhow::Result<C> + Send>;
+
 /// One watched config file and the text of the running config.
 pub struct Reloader<C> {
     path: PathBuf,
     stamp: (Option<SystemTime>, u64),
     running: toml::Value,
-    load: Box<dyn Fn(&str) -> anyhow::Result<C> + Send>,
+    load: Load<C>,
     apply: Box<dyn Fn(C, String) + Send>,
 }
 
@@ -51,8 +60,16 @@ impl<C> Reloader<C> {
         apply: impl Fn(C, String) + Send + 'static,
     ) -> Reloader<C> {
         let stamp = (modified(&path), hash(running));
-        let running = running.parse().unwrap_or_else(|_| toml::Value::Table(Default::default()));
-        Reloader { path, stamp, running, load: Box::new(load), apply: Box::new(apply) }
+        let running = running
+            .parse()
+            .unwrap_or_else(|_| toml::Value::Table(Default::default()));
+        Reloader {
+            path,
+            stamp,
+            running,
+            load: Box::new(load),
+            apply: Box::new(apply),
+        }
     }
 
     /// Re-reads the file; loads it when it changed or when `force`d (SIGHUP).
@@ -73,7 +90,9 @@ impl<C> Reloader<C> {
         self.stamp = stamp;
         match (self.load)(&text) {
             Ok(config) => {
-                let value: toml::Value = text.parse().unwrap_or_else(|_| toml::Value::Table(Default::default()));
+                let value: toml::Value = text
+                    .parse()
+                    .unwrap_or_else(|_| toml::Value::Table(Default::default()));
                 let changes = diff(&self.running, &value);
                 (self.apply)(config, redacted_json(&value));
                 self.running = value;
@@ -112,13 +131,17 @@ impl<C> Reloader<C> {
 fn log(outcome: &Outcome, forced: bool) {
     match outcome {
         Outcome::Unchanged => {}
-        Outcome::Applied(changes) if changes.is_empty() => tracing::info!(sighup = forced, "config reloaded: nothing changed"),
+        Outcome::Applied(changes) if changes.is_empty() => {
+            tracing::info!(sighup = forced, "config reloaded: nothing changed")
+        }
         Outcome::Applied(changes) => {
             for change in changes {
                 tracing::info!("config reloaded: {change}");
             }
         }
-        Outcome::Rejected(reason) => tracing::error!("config reload rejected, the running config stays: {reason}"),
+        Outcome::Rejected(reason) => {
+            tracing::error!("config reload rejected, the running config stays: {reason}")
+        }
     }
 }
 
@@ -135,7 +158,9 @@ fn hash(text: &str) -> u64 {
 /// Whether a key holds a secret (its value is never printed).
 fn is_secret(key: &str) -> bool {
     let last = key.rsplit('.').next().unwrap_or(key).to_ascii_lowercase();
-    ["password", "pass", "secret", "token"].iter().any(|s| last.contains(s))
+    ["password", "pass", "secret", "token"]
+        .iter()
+        .any(|s| last.contains(s))
 }
 
 /// Every leaf of a TOML document by dotted key.
@@ -143,7 +168,11 @@ fn flatten(prefix: &str, value: &toml::Value, out: &mut BTreeMap<String, String>
     match value {
         toml::Value::Table(table) => {
             for (key, value) in table {
-                let key = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                let key = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
                 flatten(&key, value, out);
             }
         }
@@ -163,11 +192,19 @@ pub fn diff(old: &toml::Value, new: &toml::Value) -> Vec<String> {
     keys.into_iter()
         .filter(|key| before.get(*key) != after.get(*key))
         .map(|key| {
-            let restart = if RESTART_KEYS.contains(&key.as_str()) { " (needs a restart to take effect)" } else { "" };
+            let restart = if RESTART_KEYS.contains(&key.as_str()) {
+                " (needs a restart to take effect)"
+            } else {
+                ""
+            };
             if is_secret(key) {
                 format!("{key}: changed{restart}")
             } else {
-                format!("{key}: {} → {}{restart}", before.get(key).unwrap_or(&unset), after.get(key).unwrap_or(&unset))
+                format!(
+                    "{key}: {} → {}{restart}",
+                    before.get(key).unwrap_or(&unset),
+                    after.get(key).unwrap_or(&unset)
+                )
             }
         })
         .collect()
@@ -213,7 +250,10 @@ mod tests {
             ]
         );
         let json = redacted_json(&new.parse().unwrap());
-        assert!(json.contains("\"password\": \"***\"") && !json.contains("\"b\""), "{json}");
+        assert!(
+            json.contains("\"password\": \"***\"") && !json.contains("\"b\""),
+            "{json}"
+        );
     }
 
     #[test]
@@ -224,13 +264,26 @@ mod tests {
         std::fs::write(&path, OLD).unwrap();
         let applied = Arc::new(Mutex::new(Vec::new()));
         let sink = applied.clone();
-        let load = |text: &str| if text.contains("bad") { anyhow::bail!("bad value") } else { Ok(text.len()) };
-        let mut reloader = Reloader::new(path.clone(), OLD, load, move |n, _| sink.lock().unwrap().push(n));
+        let load = |text: &str| {
+            if text.contains("bad") {
+                anyhow::bail!("bad value")
+            } else {
+                Ok(text.len())
+            }
+        };
+        let mut reloader = Reloader::new(path.clone(), OLD, load, move |n, _| {
+            sink.lock().unwrap().push(n)
+        });
         assert_eq!(reloader.check(false), Outcome::Unchanged);
         std::fs::write(&path, "bad = 1\n").unwrap();
-        assert!(matches!(reloader.check(true), Outcome::Rejected(reason) if reason.contains("bad value")));
+        assert!(
+            matches!(reloader.check(true), Outcome::Rejected(reason) if reason.contains("bad value"))
+        );
         std::fs::write(&path, OLD.replace("5s", "1s")).unwrap();
-        assert_eq!(reloader.check(true), Outcome::Applied(vec!["cluster.request_timeout: \"5s\" → \"1s\"".to_owned()]));
+        assert_eq!(
+            reloader.check(true),
+            Outcome::Applied(vec!["cluster.request_timeout: \"5s\" → \"1s\"".to_owned()])
+        );
         assert_eq!(applied.lock().unwrap().len(), 1);
         std::fs::remove_dir_all(dir).unwrap();
     }

@@ -23,8 +23,8 @@ use arc_swap::ArcSwap;
 use serde::{Deserialize, Deserializer, Serialize};
 use tokio::sync::Notify;
 
-pub use crate::metrics::Role;
 use crate::metrics::metrics;
+pub use crate::metrics::Role;
 
 /// The `[health]` section of the config.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -46,7 +46,12 @@ pub struct HealthConfig {
 
 impl Default for HealthConfig {
     fn default() -> HealthConfig {
-        HealthConfig { interval: defaults::interval(), timeout: defaults::timeout(), down_after: defaults::down_after(), up_after: defaults::up_after() }
+        HealthConfig {
+            interval: defaults::interval(),
+            timeout: defaults::timeout(),
+            down_after: defaults::down_after(),
+            up_after: defaults::up_after(),
+        }
     }
 }
 
@@ -85,7 +90,11 @@ mod defaults {
 
 fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let text = String::deserialize(d)?;
-    crate::config::parse_duration(&text).ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not a duration like \"250ms\" or \"5s\"")))
+    crate::config::parse_duration(&text).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "{text:?} is not a duration like \"250ms\" or \"5s\""
+        ))
+    })
 }
 
 /// A node's health.
@@ -118,7 +127,15 @@ struct Tracker {
 
 impl Tracker {
     fn new() -> Tracker {
-        Tracker { status: NodeStatus { state: State::Up, role: None, replicas: Vec::new() }, failures: 0, successes: 0 }
+        Tracker {
+            status: NodeStatus {
+                state: State::Up,
+                role: None,
+                replicas: Vec::new(),
+            },
+            failures: 0,
+            successes: 0,
+        }
     }
 
     /// Applies one probe result and returns the new state.
@@ -132,7 +149,11 @@ impl Tracker {
         } else {
             self.successes = 0;
             self.failures = self.failures.saturating_add(1);
-            self.status.state = if self.failures >= config.down_after { State::Down } else { self.status.state.max_suspect() };
+            self.status.state = if self.failures >= config.down_after {
+                State::Down
+            } else {
+                self.status.state.max_suspect()
+            };
         }
         self.status.state
     }
@@ -171,7 +192,10 @@ impl HealthTable {
 
     /// Whether `addr` is known to be down (unknown nodes are not).
     pub fn is_down(&self, addr: &str) -> bool {
-        self.snapshot.load().get(addr).is_some_and(|s| s.state == State::Down)
+        self.snapshot
+            .load()
+            .get(addr)
+            .is_some_and(|s| s.state == State::Down)
     }
 
     /// Waits until a master went down or a node became master since the last wait.
@@ -219,7 +243,9 @@ impl HealthTable {
         if before.state != after.state {
             tracing::warn!(node = addr, from = ?before.state, to = ?after.state, role = ?after.role, "backend health changed");
         }
-        let master_down = after.state == State::Down && before.state != State::Down && after.role != Some(Role::Replica);
+        let master_down = after.state == State::Down
+            && before.state != State::Down
+            && after.role != Some(Role::Replica);
         let promoted = after.role == Some(Role::Master) && before.role == Some(Role::Replica);
         if master_down || promoted {
             self.topology_changed.notify_one();
@@ -230,7 +256,11 @@ impl HealthTable {
     fn retain(&self, keep: &[String]) {
         let gone: Vec<String> = {
             let mut trackers = self.lock();
-            let gone = trackers.keys().filter(|a| !keep.contains(a)).cloned().collect();
+            let gone = trackers
+                .keys()
+                .filter(|a| !keep.contains(a))
+                .cloned()
+                .collect();
             trackers.retain(|a, _| keep.contains(a));
             gone
         };
@@ -241,7 +271,11 @@ impl HealthTable {
     }
 
     fn publish(&self) {
-        let snapshot = self.lock().iter().map(|(a, t)| (a.clone(), t.status.clone())).collect();
+        let snapshot = self
+            .lock()
+            .iter()
+            .map(|(a, t)| (a.clone(), t.status.clone()))
+            .collect();
         self.snapshot.store(Arc::new(snapshot));
     }
 
@@ -254,7 +288,12 @@ impl HealthTable {
 mod tests {
     use super::*;
 
-    const CONFIG: HealthConfig = HealthConfig { interval: Duration::from_secs(1), timeout: Duration::from_secs(1), down_after: 3, up_after: 2 };
+    const CONFIG: HealthConfig = HealthConfig {
+        interval: Duration::from_secs(1),
+        timeout: Duration::from_secs(1),
+        down_after: 3,
+        up_after: 2,
+    };
 
     #[test]
     fn down_needs_failures_in_a_row_and_up_needs_successes() {
@@ -264,7 +303,11 @@ mod tests {
         assert_eq!(t.observe(false, &CONFIG), State::Suspect);
         assert_eq!(t.observe(false, &CONFIG), State::Suspect);
         assert_eq!(t.observe(false, &CONFIG), State::Down);
-        assert_eq!(t.observe(true, &CONFIG), State::Down, "one success is not enough");
+        assert_eq!(
+            t.observe(true, &CONFIG),
+            State::Down,
+            "one success is not enough"
+        );
         assert_eq!(t.observe(false, &CONFIG), State::Down);
         assert_eq!(t.observe(true, &CONFIG), State::Down);
         assert_eq!(t.observe(true, &CONFIG), State::Up);
@@ -280,7 +323,9 @@ mod tests {
             table.observe("m:1", None, &CONFIG);
         }
         assert!(table.is_down("m:1"));
-        tokio::time::timeout(Duration::from_secs(1), table.topology_changed()).await.expect("notified");
+        tokio::time::timeout(Duration::from_secs(1), table.topology_changed())
+            .await
+            .expect("notified");
         table.retain(&[]);
         assert!(table.snapshot().is_empty());
     }
@@ -291,6 +336,14 @@ mod tests {
         assert_eq!(config.interval, Duration::from_millis(200));
         assert_eq!(config.down_after, 3);
         assert!(toml::from_str::<HealthConfig>("bogus = 1").is_err());
-        assert!(HealthConfig { down_after: 0, ..HealthConfig::default() }.problems().len() == 1);
+        assert!(
+            HealthConfig {
+                down_after: 0,
+                ..HealthConfig::default()
+            }
+            .problems()
+            .len()
+                == 1
+        );
     }
 }

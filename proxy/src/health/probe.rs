@@ -41,7 +41,9 @@ pub async fn run(table: Arc<HealthTable>, inputs: Arc<Inputs>) {
         });
         table.retain(&targets);
         for addr in targets {
-            probes.entry(addr.clone()).or_insert_with(|| tokio::spawn(probe_loop(table.clone(), inputs.clone(), addr)));
+            probes
+                .entry(addr.clone())
+                .or_insert_with(|| tokio::spawn(probe_loop(table.clone(), inputs.clone(), addr)));
         }
         let interval = (inputs.config)().interval;
         tokio::time::sleep(interval).await;
@@ -52,7 +54,10 @@ pub async fn run(table: Arc<HealthTable>, inputs: Arc<Inputs>) {
 fn targets(table: &HealthTable, inputs: &Inputs) -> Vec<String> {
     let masters = (inputs.masters)();
     let snapshot = table.snapshot();
-    let replicas = masters.iter().filter_map(|m| snapshot.get(m)).flat_map(|s| s.replicas.iter().cloned());
+    let replicas = masters
+        .iter()
+        .filter_map(|m| snapshot.get(m))
+        .flat_map(|s| s.replicas.iter().cloned());
     let mut all: Vec<String> = masters.iter().cloned().chain(replicas).collect();
     all.sort();
     all.dedup();
@@ -87,7 +92,11 @@ async fn probe_loop(table: Arc<HealthTable>, inputs: Arc<Inputs>, addr: String) 
 }
 
 /// One `PING` + `ROLE` round trip: the node's role and its replicas.
-async fn probe(conn: &mut Option<TcpStream>, addr: &str, link: &LinkSettings) -> std::io::Result<(Role, Vec<String>)> {
+async fn probe(
+    conn: &mut Option<TcpStream>,
+    addr: &str,
+    link: &LinkSettings,
+) -> std::io::Result<(Role, Vec<String>)> {
     if conn.is_none() {
         *conn = Some(open(addr, Proto::Resp2, link).await?);
     }
@@ -101,24 +110,36 @@ async fn probe(conn: &mut Option<TcpStream>, addr: &str, link: &LinkSettings) ->
     while replies.len() < 2 {
         match decoder.decode(&mut buf).map_err(std::io::Error::other)? {
             Some(frame) => replies.push(frame),
-            None if stream.read_buf(&mut buf).await? == 0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            None if stream.read_buf(&mut buf).await? == 0 => {
+                return Err(std::io::ErrorKind::UnexpectedEof.into())
+            }
             None => {}
         }
     }
     if let Frame::Error(text) = &replies[0] {
-        return Err(std::io::Error::other(String::from_utf8_lossy(text).into_owned()));
+        return Err(std::io::Error::other(
+            String::from_utf8_lossy(text).into_owned(),
+        ));
     }
-    parse_role(&replies[1], addr).ok_or_else(|| std::io::Error::other(format!("unreadable ROLE reply {:?}", replies[1])))
+    parse_role(&replies[1], addr)
+        .ok_or_else(|| std::io::Error::other(format!("unreadable ROLE reply {:?}", replies[1])))
 }
 
 /// Reads a `ROLE` reply: `["master", offset, [[ip, port, offset], …]]` or `["slave", …]`.
 fn parse_role(reply: &Frame, addr: &str) -> Option<(Role, Vec<String>)> {
-    let Frame::Array(fields) = reply else { return None };
+    let Frame::Array(fields) = reply else {
+        return None;
+    };
     match fields.first()?.as_bytes()? {
         b"master" => {
-            let Some(Frame::Array(replicas)) = fields.get(2) else { return Some((Role::Master, Vec::new())) };
+            let Some(Frame::Array(replicas)) = fields.get(2) else {
+                return Some((Role::Master, Vec::new()));
+            };
             let fallback_host = addr.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h);
-            let replicas = replicas.iter().filter_map(|r| replica_addr(r, fallback_host)).collect();
+            let replicas = replicas
+                .iter()
+                .filter_map(|r| replica_addr(r, fallback_host))
+                .collect();
             Some((Role::Master, replicas))
         }
         b"slave" | b"replica" => Some((Role::Replica, Vec::new())),
@@ -127,10 +148,16 @@ fn parse_role(reply: &Frame, addr: &str) -> Option<(Role, Vec<String>)> {
 }
 
 fn replica_addr(entry: &Frame, fallback_host: &str) -> Option<String> {
-    let Frame::Array(parts) = entry else { return None };
+    let Frame::Array(parts) = entry else {
+        return None;
+    };
     let host = String::from_utf8_lossy(parts.first()?.as_bytes()?).into_owned();
     let port = String::from_utf8_lossy(parts.get(1)?.as_bytes()?).into_owned();
-    let host = if host.is_empty() || host == "?" { fallback_host.to_owned() } else { host };
+    let host = if host.is_empty() || host == "?" {
+        fallback_host.to_owned()
+    } else {
+        host
+    };
     Some(format!("{host}:{port}"))
 }
 
@@ -146,10 +173,30 @@ mod tests {
 
     #[test]
     fn role_replies_are_read() {
-        let master = Frame::Array(vec![bulk("master"), Frame::Integer(10), Frame::Array(vec![Frame::Array(vec![bulk("127.0.0.1"), bulk("7003"), bulk("10")])])]);
-        assert_eq!(parse_role(&master, "127.0.0.1:7000"), Some((Role::Master, vec!["127.0.0.1:7003".to_owned()])));
-        let replica = Frame::Array(vec![bulk("slave"), bulk("127.0.0.1"), Frame::Integer(7000), bulk("connected"), Frame::Integer(10)]);
-        assert_eq!(parse_role(&replica, "x:1"), Some((Role::Replica, Vec::new())));
+        let master = Frame::Array(vec![
+            bulk("master"),
+            Frame::Integer(10),
+            Frame::Array(vec![Frame::Array(vec![
+                bulk("127.0.0.1"),
+                bulk("7003"),
+                bulk("10"),
+            ])]),
+        ]);
+        assert_eq!(
+            parse_role(&master, "127.0.0.1:7000"),
+            Some((Role::Master, vec!["127.0.0.1:7003".to_owned()]))
+        );
+        let replica = Frame::Array(vec![
+            bulk("slave"),
+            bulk("127.0.0.1"),
+            Frame::Integer(7000),
+            bulk("connected"),
+            Frame::Integer(10),
+        ]);
+        assert_eq!(
+            parse_role(&replica, "x:1"),
+            Some((Role::Replica, Vec::new()))
+        );
         assert_eq!(parse_role(&Frame::Integer(1), "x:1"), None);
     }
 }

@@ -3,10 +3,16 @@
 //! hot-path API in the parent module resolves label values into handles up front.
 
 use prometheus::core::Collector;
-use prometheus::{Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+use prometheus::{
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry,
+};
 
 /// Latency buckets in seconds: 100 µs to 10 s.
-const SECONDS: &[f64] = &[0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const SECONDS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
+];
 /// Parts of one fanned-out request.
 const PARTS: &[f64] = &[1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 32.0, 64.0];
 /// Requests taken from one client read.
@@ -14,7 +20,12 @@ const DEPTH: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 1024
 
 /// A metric type that can be built from a name, help, labels and (for histograms) buckets.
 trait Declare: Collector + Clone + Sized + 'static {
-    fn declare(name: &str, help: &str, labels: &[&str], buckets: &[f64]) -> prometheus::Result<Self>;
+    fn declare(
+        name: &str,
+        help: &str,
+        labels: &[&str],
+        buckets: &[f64],
+    ) -> prometheus::Result<Self>;
 }
 
 impl Declare for IntCounter {
@@ -48,8 +59,16 @@ impl Declare for Histogram {
 }
 
 impl Declare for HistogramVec {
-    fn declare(name: &str, help: &str, labels: &[&str], buckets: &[f64]) -> prometheus::Result<Self> {
-        HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets.to_vec()), labels)
+    fn declare(
+        name: &str,
+        help: &str,
+        labels: &[&str],
+        buckets: &[f64],
+    ) -> prometheus::Result<Self> {
+        HistogramVec::new(
+            HistogramOpts::new(name, help).buckets(buckets.to_vec()),
+            labels,
+        )
     }
 }
 

@@ -106,11 +106,26 @@ impl Metrics {
         let registry = Registry::new();
         // The list is static and every name is distinct, so registration cannot fail.
         let families = Families::register(&registry).expect("metric families register");
-        families.build_info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
-        let _ = registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()));
-        let command_index: HashMap<&'static str, usize> = table().iter().enumerate().map(|(i, spec)| (spec.name.as_str(), i)).collect();
+        families
+            .build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .set(1);
+        let _ = registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ));
+        let command_index: HashMap<&'static str, usize> = table()
+            .iter()
+            .enumerate()
+            .map(|(i, spec)| (spec.name.as_str(), i))
+            .collect();
         let commands = (0..=command_index.len()).map(|_| OnceLock::new()).collect();
-        Metrics { registry, families, command_index, commands, backends: Mutex::new(HashMap::new()) }
+        Metrics {
+            registry,
+            families,
+            command_index,
+            commands,
+            backends: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Turns the hot-path counters on or off (gauges and the endpoint keep working).
@@ -140,8 +155,15 @@ impl Metrics {
     /// A command exceeded the slow-command threshold.
     pub fn slow_command(&self, name: &str) {
         let top = top_level(name);
-        let label = if self.command_index.contains_key(top) { top } else { UNKNOWN };
-        self.families.slow_commands_total.with_label_values(&[label]).inc();
+        let label = if self.command_index.contains_key(top) {
+            top
+        } else {
+            UNKNOWN
+        };
+        self.families
+            .slow_commands_total
+            .with_label_values(&[label])
+            .inc();
     }
 
     fn command_series(&self, name: &str) -> &CommandSeries {
@@ -151,9 +173,18 @@ impl Metrics {
             None => (self.commands.len() - 1, UNKNOWN),
         };
         self.commands[index].get_or_init(|| CommandSeries {
-            ok: self.families.commands_total.with_label_values(&[label, "ok"]),
-            error: self.families.commands_total.with_label_values(&[label, "error"]),
-            latency: self.families.command_duration_seconds.with_label_values(&[label]),
+            ok: self
+                .families
+                .commands_total
+                .with_label_values(&[label, "ok"]),
+            error: self
+                .families
+                .commands_total
+                .with_label_values(&[label, "error"]),
+            latency: self
+                .families
+                .command_duration_seconds
+                .with_label_values(&[label]),
         })
     }
 
@@ -166,7 +197,9 @@ impl Metrics {
             .or_insert_with(|| BackendMetrics {
                 requests: f.backend_requests_total.with_label_values(&[addr]),
                 errors: f.backend_errors_total.with_label_values(&[addr]),
-                latency: f.backend_request_duration_seconds.with_label_values(&[addr]),
+                latency: f
+                    .backend_request_duration_seconds
+                    .with_label_values(&[addr]),
             })
             .clone()
     }
@@ -176,8 +209,12 @@ impl Metrics {
         let f = &self.families;
         f.backend_up.with_label_values(&[addr]).set(i64::from(up));
         if let Some(role) = role {
-            f.backend_role.with_label_values(&[addr, "master"]).set(i64::from(role == Role::Master));
-            f.backend_role.with_label_values(&[addr, "replica"]).set(i64::from(role == Role::Replica));
+            f.backend_role
+                .with_label_values(&[addr, "master"])
+                .set(i64::from(role == Role::Master));
+            f.backend_role
+                .with_label_values(&[addr, "replica"])
+                .set(i64::from(role == Role::Replica));
         }
     }
 
@@ -191,20 +228,29 @@ impl Metrics {
 
     /// One active health check finished.
     pub fn health_check(&self, ok: bool) {
-        self.families.health_checks_total.with_label_values(&[result(ok)]).inc();
+        self.families
+            .health_checks_total
+            .with_label_values(&[result(ok)])
+            .inc();
     }
 
     /// A backend answered with a redirection or a retryable error.
     pub fn redirect_seen(&self, kind: Redirect) {
         if enabled() {
-            self.families.redirects_seen_total.with_label_values(&[kind.label()]).inc();
+            self.families
+                .redirects_seen_total
+                .with_label_values(&[kind.label()])
+                .inc();
         }
     }
 
     /// A request was re-sent because of `kind`.
     pub fn redirect_retried(&self, kind: Redirect) {
         if enabled() {
-            self.families.redirects_retried_total.with_label_values(&[kind.label()]).inc();
+            self.families
+                .redirects_retried_total
+                .with_label_values(&[kind.label()])
+                .inc();
         }
     }
 
@@ -222,19 +268,31 @@ impl Metrics {
     }
 
     pub fn topology_refresh(&self, ok: bool) {
-        self.families.topology_refreshes_total.with_label_values(&[result(ok)]).inc();
+        self.families
+            .topology_refreshes_total
+            .with_label_values(&[result(ok)])
+            .inc();
     }
 
     pub fn slots_covered(&self, slots: usize) {
-        self.families.slots_covered.set(i64::try_from(slots).unwrap_or(i64::MAX));
+        self.families
+            .slots_covered
+            .set(i64::try_from(slots).unwrap_or(i64::MAX));
     }
 
     /// A config load or reload finished; success also stamps the time.
     pub fn config_reload(&self, ok: bool) {
-        self.families.config_reloads_total.with_label_values(&[result(ok)]).inc();
+        self.families
+            .config_reloads_total
+            .with_label_values(&[result(ok)])
+            .inc();
         if ok {
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-            self.families.config_last_reload_success_timestamp_seconds.set(i64::try_from(now).unwrap_or(i64::MAX));
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            self.families
+                .config_last_reload_success_timestamp_seconds
+                .set(i64::try_from(now).unwrap_or(i64::MAX));
         }
     }
 
@@ -282,7 +340,12 @@ mod tests {
     use super::*;
 
     fn line_value(text: &str, prefix: &str) -> Option<f64> {
-        text.lines().find(|l| l.starts_with(prefix))?.rsplit(' ').next()?.parse().ok()
+        text.lines()
+            .find(|l| l.starts_with(prefix))?
+            .rsplit(' ')
+            .next()?
+            .parse()
+            .ok()
     }
 
     #[test]
@@ -292,11 +355,38 @@ mod tests {
         m.command_done("config|get", false, 0.002);
         m.command_done("no-such-command", true, 0.0);
         let text = m.encode();
-        assert!(line_value(&text, r#"slotgate_commands_total{command="get",result="ok"}"#).unwrap() >= 1.0, "{text}");
-        assert!(line_value(&text, r#"slotgate_commands_total{command="config",result="error"}"#).unwrap() >= 1.0);
-        assert!(line_value(&text, r#"slotgate_commands_total{command="unknown",result="ok"}"#).unwrap() >= 1.0);
-        assert!(text.contains(r#"slotgate_command_duration_seconds_bucket{command="get",le="0.001"}"#));
-        assert!(!text.contains(r#"command="zadd""#), "unused commands export nothing");
+        assert!(
+            line_value(
+                &text,
+                r#"slotgate_commands_total{command="get",result="ok"}"#
+            )
+            .unwrap()
+                >= 1.0,
+            "{text}"
+        );
+        assert!(
+            line_value(
+                &text,
+                r#"slotgate_commands_total{command="config",result="error"}"#
+            )
+            .unwrap()
+                >= 1.0
+        );
+        assert!(
+            line_value(
+                &text,
+                r#"slotgate_commands_total{command="unknown",result="ok"}"#
+            )
+            .unwrap()
+                >= 1.0
+        );
+        assert!(
+            text.contains(r#"slotgate_command_duration_seconds_bucket{command="get",le="0.001"}"#)
+        );
+        assert!(
+            !text.contains(r#"command="zadd""#),
+            "unused commands export nothing"
+        );
     }
 
     #[test]
@@ -304,7 +394,12 @@ mod tests {
         let m = metrics();
         m.backend("127.0.0.1:1").request(false, 0.01);
         m.backend_state("127.0.0.1:1", true, Some(Role::Replica));
-        for kind in [Redirect::Moved, Redirect::Ask, Redirect::TryAgain, Redirect::ClusterDown] {
+        for kind in [
+            Redirect::Moved,
+            Redirect::Ask,
+            Redirect::TryAgain,
+            Redirect::ClusterDown,
+        ] {
             m.redirect_seen(kind);
             m.redirect_retried(kind);
         }
@@ -321,7 +416,9 @@ mod tests {
         assert!(text.contains(r#"slotgate_backend_role{backend="127.0.0.1:1",role="replica"} 1"#));
         assert!(text.contains("process_resident_memory_bytes"));
         m.backend_gone("127.0.0.1:1");
-        assert!(!metrics().encode().contains(r#"slotgate_backend_up{backend="127.0.0.1:1"}"#));
+        assert!(!metrics()
+            .encode()
+            .contains(r#"slotgate_backend_up{backend="127.0.0.1:1"}"#));
     }
 
     #[test]
