@@ -77,6 +77,8 @@ pub struct Client {
     pub close: bool,
     /// Replaying the AOF: no auth, no propagation.
     pub loading: bool,
+    /// ASKING / READONLY (cluster mode).
+    pub cluster: crate::cluster::ClientFlags,
 }
 
 impl Client {
@@ -102,6 +104,7 @@ impl Client {
             last_command: "NULL",
             close: false,
             loading: false,
+            cluster: Default::default(),
         }
     }
 

@@ -16,10 +16,12 @@
 //! - [`info`]: the INFO sections.
 //! - [`reply`]: RESP2/RESP3 reply encoding and Redis's error texts.
 //! - [`glob`]: Redis's glob matching.
+//! - [`cluster`]: cluster mode — slots, the cluster bus, redirections, MIGRATE.
 
 pub mod aof;
 pub mod blocking;
 pub mod client;
+pub mod cluster;
 pub mod cmd;
 pub mod config;
 pub mod conn;

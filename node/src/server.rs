@@ -15,6 +15,7 @@ use crate::state::{now_ms, Shared, State};
 /// Builds the state from `config`, replaying the AOF when `appendonly` is on.
 pub fn prepare(config: Config) -> anyhow::Result<Arc<Shared>> {
     let mut state = State::new(config);
+    state.cluster = crate::cluster::init(&state.config)?;
     if state.config.get_bool("appendonly") {
         let path = state.config.dir().join(state.config.get("appendfilename"));
         let loaded = aof::load(&mut state, &path)?;
@@ -60,6 +61,7 @@ pub async fn run(shared: Arc<Shared>, listeners: Vec<TcpListener>) {
         tokio::spawn(accept(shared.clone(), listener));
     }
     tokio::spawn(cron(shared.clone()));
+    crate::cluster::spawn(&shared);
     spawn_fsync_thread(&shared);
     shared.shutdown.notified().await;
     let mut state = shared.state.lock();

@@ -59,6 +59,8 @@ pub struct State {
     pub started: Instant,
     /// A SHUTDOWN was requested.
     pub shutdown: bool,
+    /// Cluster mode's state; `None` when `cluster-enabled` is off.
+    pub cluster: Option<Box<crate::cluster::state::Cluster>>,
 }
 
 impl State {
@@ -79,6 +81,7 @@ impl State {
                 .collect(),
             started: Instant::now(),
             shutdown: false,
+            cluster: None,
         }
     }
 

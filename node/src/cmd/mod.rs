@@ -11,6 +11,7 @@
 //! `sets`, `zsets`, `pubsub`, `tx`, plus `args` (argument parsing helpers).
 
 pub mod args;
+pub mod cluster;
 mod config_cmd;
 mod connection;
 mod hashes;
@@ -83,6 +84,7 @@ pub const fn spec(name: &'static str, arity: i32, flags: u32, handler: Handler) 
 /// Every command family. Add a family here.
 const FAMILIES: &[&[Spec]] = &[
     connection::COMMANDS,
+    cluster::COMMANDS,
     server::COMMANDS,
     config_cmd::COMMANDS,
     strings::COMMANDS,
@@ -189,6 +191,9 @@ pub fn execute(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
             "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
             spec.name
         ));
+    }
+    if let Some(redirect) = crate::cluster::redirect::check(ctx.state, ctx.client, args) {
+        return reject(ctx, redirect);
     }
     if ctx.client.multi.is_some() && !spec.has(flag::NOQUEUE) {
         if spec.has(flag::NOMULTI) {
