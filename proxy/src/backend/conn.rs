@@ -67,6 +67,12 @@ async fn serve(stream: TcpStream, rx: &mut mpsc::UnboundedReceiver<Job>, jobs: &
                 n = rx.recv_many(jobs, BATCH) => if n == 0 { break },
                 _ = &mut reader => break,
             }
+            // Let every session that is ready this turn queue its requests too, then write
+            // them all at once.
+            tokio::task::yield_now().await;
+            while let Ok(job) = rx.try_recv() {
+                jobs.push(job);
+            }
         }
         {
             let mut queue = lock(&in_flight);
