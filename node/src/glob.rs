@@ -53,12 +53,11 @@ fn match_from(
                 if !hit {
                     return false;
                 }
-                p = rest;
                 s = &s[1..];
+                p = rest;
                 if p.is_empty() {
                     break;
                 }
-                continue;
             }
             b'\\' if p.len() >= 2 => {
                 p = &p[1..];

@@ -3,7 +3,7 @@
 //! command has to care which one it is talking to. Also the shared error texts.
 
 use bytes::{BufMut, Bytes, BytesMut};
-use slotgate_protocol::resp::{self, encode_bulk, format_double, header};
+use slotgate_protocol::resp::{self, encode_bulk, header};
 use slotgate_protocol::Frame;
 
 /// Several top-level replies from one command (SUBSCRIBE a b c confirms each channel):
@@ -43,6 +43,11 @@ pub fn encode(frame: &Frame, resp: u8, out: &mut BytesMut) {
                     encode(v, resp, out);
                 }
             }
+            Frame::Double(d) => {
+                out.put_u8(b',');
+                out.put_slice(g17(*d).as_bytes());
+                out.put_slice(b"\r\n");
+            }
             other => resp::encode(other, out),
         }
         return;
@@ -60,12 +65,37 @@ pub fn encode(frame: &Frame, resp: u8, out: &mut BytesMut) {
             }
         }
         Frame::Null => out.put_slice(b"$-1\r\n"),
-        Frame::Double(d) => encode_bulk(format_double(*d).as_bytes(), out),
+        Frame::Double(d) => encode_bulk(g17(*d).as_bytes(), out),
         Frame::Boolean(b) => header(out, b':', i64::from(*b)),
         Frame::BigNumber(b) | Frame::Verbatim(_, b) => encode_bulk(b, out),
         Frame::Attribute(_, value) => encode(value, resp, out),
         other => resp::encode(other, out),
     }
+}
+
+/// A double as Redis 7.0 replies it: C's `%.17g` (`inf` / `-inf` spelled out).
+pub fn g17(d: f64) -> String {
+    if d.is_infinite() {
+        return if d > 0.0 { "inf" } else { "-inf" }.to_owned();
+    }
+    if d == 0.0 {
+        return if d.is_sign_negative() { "-0" } else { "0" }.to_owned();
+    }
+    let sci = format!("{d:.16e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let trim = |t: &str| {
+        if t.contains('.') {
+            t.trim_end_matches('0').trim_end_matches('.').to_owned()
+        } else {
+            t.to_owned()
+        }
+    };
+    if !(-4..17).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        return format!("{}e{sign}{:02}", trim(mantissa), exp.abs());
+    }
+    trim(&format!("{d:.*}", (16 - exp).max(0) as usize))
 }
 
 /// `:n`
@@ -136,5 +166,20 @@ pub mod err {
     }
     pub fn db_index() -> Frame {
         Frame::error("ERR DB index is out of range")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::g17;
+
+    #[test]
+    fn doubles_like_printf_g17() {
+        assert_eq!(g17(0.1), "0.10000000000000001");
+        assert_eq!(g17(1.5), "1.5");
+        assert_eq!(g17(2.0), "2");
+        assert_eq!(g17(1e20), "1e+20");
+        assert_eq!(g17(-3.25e-7), "-3.2500000000000001e-07");
+        assert_eq!(g17(123456.0), "123456");
     }
 }

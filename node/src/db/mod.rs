@@ -185,8 +185,8 @@ impl Db {
         now: i64,
         out: &mut Vec<(Bytes, &'static str)>,
     ) -> usize {
-        let mut slot = cursor;
-        while slot < self.slots.len() && out.len() < count {
+        let (mut slot, wanted) = (cursor, out.len() + count);
+        while slot < self.slots.len() && out.len() < wanted {
             for (k, e) in &self.slots[slot] {
                 if !e.expired(now) {
                     out.push((k.clone(), e.value.type_name()));
