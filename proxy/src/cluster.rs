@@ -133,7 +133,9 @@ impl Cluster {
     /// `min_refresh_gap`.
     pub async fn run_refresh(self: Arc<Self>) {
         loop {
-            if let Err(err) = self.refresh().await {
+            let refreshed = self.refresh().await;
+            crate::metrics::metrics().topology_refresh(refreshed.is_ok());
+            if let Err(err) = refreshed {
                 tracing::warn!(%err, "slot map refresh failed");
             }
             tokio::time::sleep(self.min_refresh_gap).await;

@@ -17,6 +17,12 @@ pub struct Config {
     #[serde(default)]
     pub admin: Option<AdminConfig>,
     pub cluster: ClusterConfig,
+    /// Backend health checks (`health::HealthConfig`).
+    #[serde(default)]
+    pub health: crate::health::HealthConfig,
+    /// The file this config was loaded from (watched for hot reload); not a TOML key.
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
 }
 
 /// The client-facing side.
@@ -121,7 +127,8 @@ impl Config {
     /// Reads, parses and validates a config file.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
         let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
-        Config::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+        let config = Config::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        Ok(Config { source: Some(path.to_owned()), ..config })
     }
 
     /// Parses and validates TOML text.
@@ -160,6 +167,7 @@ impl Config {
         if self.cluster.refresh_interval < Duration::from_millis(100) {
             problems.push("cluster.refresh_interval must be at least 100ms".to_owned());
         }
+        problems.extend(self.health.problems());
         if problems.is_empty() {
             Ok(())
         } else {

@@ -35,8 +35,10 @@ pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod health;
+pub mod local;
 pub mod merge;
 pub mod metrics;
+pub mod ops;
 pub mod redirect;
 pub mod reload;
 pub mod router;
@@ -85,6 +87,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let proxy = Arc::new(Proxy { config: ArcSwap::from_pointee(config), cluster, clients: Default::default(), started: Instant::now() });
     let tcp = tokio::spawn(server::accept_tcp(proxy.clone(), listener));
     let unix = unix.map(|listener| tokio::spawn(server::accept_unix(proxy.clone(), listener)));
+    let _ops = ops::start(&proxy).await?;
     shutdown_signal().await;
     tracing::info!("shutting down");
     tcp.abort();

@@ -28,6 +28,8 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Start a local 3-master + 3-replica cluster and the proxy in front of it.
+    Local(slotgate_proxy::local::LocalArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -40,6 +42,7 @@ fn main() -> anyhow::Result<()> {
         logs.init();
     }
     let path = match (cli.command, cli.config) {
+        (Some(Command::Local(args)), _) => return slotgate_proxy::local::run(args),
         (Some(Command::Run { config }), _) | (None, Some(config)) => config,
         (None, None) => anyhow::bail!("missing --config FILE (see slotgate --help)"),
     };

@@ -116,12 +116,15 @@ where
     let proxy = proxy.clone();
     tokio::spawn(async move {
         let Some(id) = proxy.clients.admit(addr.clone(), max) else {
+            crate::metrics::metrics().client_rejected();
             let _ = stream.write_all(&ProxyError::MaxClients.reply()).await;
             return;
         };
         tracing::debug!(id, %addr, "client connected");
+        crate::metrics::metrics().client_connected();
         session::serve(proxy.clone(), id, stream).await;
         proxy.clients.leave(id);
+        crate::metrics::metrics().client_disconnected();
         tracing::debug!(id, %addr, "client gone");
     });
 }

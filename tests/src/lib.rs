@@ -15,6 +15,7 @@
 pub mod client;
 pub mod differential;
 pub mod eventually;
+pub mod ops;
 pub mod ports;
 pub mod process;
 pub mod proxy;

@@ -39,6 +39,17 @@ pub enum Redirect {
 }
 
 impl Redirect {
+    /// The kind of a raw redirection or retry reply (`-MOVED …`, `-ASK …`, `-TRYAGAIN …`;
+    /// anything else counts as CLUSTERDOWN).
+    pub fn of_reply(reply: &[u8]) -> Redirect {
+        match reply {
+            [b'-', b'M', b'O', b'V', b'E', b'D', ..] => Redirect::Moved,
+            [b'-', b'A', b'S', b'K', ..] => Redirect::Ask,
+            [b'-', b'T', b'R', b'Y', b'A', b'G', b'A', b'I', b'N', ..] => Redirect::TryAgain,
+            _ => Redirect::ClusterDown,
+        }
+    }
+
     fn label(self) -> &'static str {
         match self {
             Redirect::Moved => "moved",

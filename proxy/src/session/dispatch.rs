@@ -25,6 +25,7 @@ impl Session {
     pub(super) fn on_request(&mut self, args: Vec<Bytes>) {
         let routed = router::plan(&args);
         let name = routed.name;
+        self.queue.label(name);
         if !self.client.authed && !BEFORE_AUTH.contains(&name) {
             return self.reply_err(ProxyError::NoAuth);
         }
@@ -64,6 +65,9 @@ impl Session {
         };
         work.redirectable = redirectable;
         let count = work.part_count() as u32;
+        if count > 1 {
+            crate::metrics::metrics().fanout_parts(count as usize);
+        }
         let seq = self.queue.push(Entry::Waiting(work));
         for part in 0..count {
             self.send(Tag { seq, part });
@@ -111,10 +115,13 @@ impl Session {
         let Some(redirect) = redirect else {
             return self.complete(tag, bytes);
         };
+        let kind = crate::metrics::Redirect::of_reply(&bytes);
+        crate::metrics::metrics().redirect_seen(kind);
         if part.attempts >= max {
             return self.complete(tag, ProxyError::TooManyRedirects.reply());
         }
         part.attempts += 1;
+        crate::metrics::metrics().redirect_retried(kind);
         match redirect {
             Redirect::Moved(addr) | Redirect::Ask(addr) => {
                 let addr: Arc<str> = Arc::from(addr);

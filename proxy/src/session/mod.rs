@@ -127,6 +127,7 @@ impl Session {
             self.take_requests(&mut decoder, &mut input);
             self.flush(&mut out);
             if !out.is_empty() {
+                crate::metrics::metrics().bytes_out(out.len());
                 stream.write_all(&out).await?;
                 out.clear();
             }
@@ -140,9 +141,11 @@ impl Session {
                 _ = rx.recv_many(&mut replies, 256) => replies.drain(..).for_each(|reply| self.on_reply(reply)),
                 Some(frame) = pubsub::next(&mut self.pubsub) => self.on_push(frame),
                 read = stream.read_buf(&mut input), if readable => {
-                    if read? == 0 {
+                    let read = read?;
+                    if read == 0 {
                         return Ok(());
                     }
+                    crate::metrics::metrics().bytes_in(read);
                     last_input = Instant::now();
                 }
                 _ = tick.tick(), if timers => {
@@ -162,9 +165,13 @@ impl Session {
         }
         self.deadline = Instant::now() + self.config.cluster.request_timeout;
         self.routes = self.proxy.cluster.routes();
+        let mut taken = 0;
         while self.queue.len() < self.config.proxy.max_pending && !self.closing {
             match decoder.decode(input) {
-                Ok(Some(request)) => self.on_request(request.args),
+                Ok(Some(request)) => {
+                    taken += 1;
+                    self.on_request(request.args);
+                }
                 Ok(None) => break,
                 Err(err) => {
                     tracing::debug!(id = self.id, %err, "protocol error");
@@ -172,6 +179,9 @@ impl Session {
                     self.closing = true;
                 }
             }
+        }
+        if taken > 0 {
+            crate::metrics::metrics().pipeline_depth(taken);
         }
     }
 

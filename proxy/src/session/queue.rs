@@ -104,13 +104,23 @@ pub struct ReplyQueue {
     entries: VecDeque<Entry>,
     /// Sequence number of the front entry.
     front: u64,
+    /// The command the next pushed entry answers, and when it arrived (see [`Self::label`]).
+    next_label: Option<(&'static str, Instant)>,
+    /// Each entry's command and arrival, for `slotgate_commands_total` and latency.
+    labels: VecDeque<Option<(&'static str, Instant)>>,
 }
 
 impl ReplyQueue {
     /// Appends an entry and returns its sequence number.
     pub fn push(&mut self, entry: Entry) -> u64 {
         self.entries.push_back(entry);
+        self.labels.push_back(self.next_label.take());
         self.front + self.entries.len() as u64 - 1
+    }
+
+    /// Names the command the next pushed entry answers (for metrics).
+    pub fn label(&mut self, command: &'static str) {
+        self.next_label = Some((command, Instant::now()));
     }
 
     pub fn len(&self) -> usize {
@@ -140,8 +150,13 @@ impl ReplyQueue {
 
     /// Moves every done entry at the front into `out`.
     pub fn flush(&mut self, out: &mut BytesMut) {
+        let now = Instant::now();
         while let Some(Entry::Done(reply)) = self.entries.front() {
             out.extend_from_slice(reply);
+            if let Some((command, arrived)) = self.labels.pop_front().flatten() {
+                let ok = !matches!(reply.first(), Some(b'-' | b'!'));
+                crate::metrics::metrics().command_done(command, ok, now.saturating_duration_since(arrived).as_secs_f64());
+            }
             self.entries.pop_front();
             self.front += 1;
         }

@@ -1,0 +1,114 @@
+//! Hot reload under load: a client keeps writing through `slotgate` while the config file
+//! changes its client password and timeouts — no request fails, and new connections need
+//! the new password; then an invalid file is rejected: the old config keeps serving and
+//! `slotgate_config_reloads_total{result="error"}` rises.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use slotgate_tests::client::frame_text;
+use slotgate_tests::ops::{http, metric_sum};
+use slotgate_tests::proxy::Slotgate;
+use slotgate_tests::redis::{ClusterSpec, RedisCluster, ServerKind};
+use slotgate_tests::{eventually, free_port, Client};
+
+#[test]
+fn reload_under_load_then_reject_a_bad_file() {
+    let cluster = RedisCluster::start(ClusterSpec::three_by_one(ServerKind::Redis));
+    let admin = free_port();
+    let admin_section = format!("[admin]\nlisten = \"127.0.0.1:{admin}\"\n");
+    let proxy = Slotgate::start(
+        &[cluster.nodes[0].port],
+        "password = \"old\"",
+        &admin_section,
+    );
+    let original = std::fs::read_to_string(&proxy.config).unwrap();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let (done, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let load = {
+        let (port, stop, done, failed) = (proxy.port, stop.clone(), done.clone(), failed.clone());
+        std::thread::spawn(move || {
+            let mut client = Client::connect_auth(port, Some("old")).unwrap();
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let reply = client
+                    .cmd(&["SET", &format!("reload{}", i % 1000), "v"])
+                    .map(|f| frame_text(&f));
+                let counter = if matches!(reply.as_deref(), Ok("OK")) {
+                    &done
+                } else {
+                    &failed
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+                i += 1;
+            }
+        })
+    };
+    eventually(Duration::from_secs(5), || {
+        if done.load(Ordering::Relaxed) > 100 {
+            Ok(())
+        } else {
+            Err("no load yet")
+        }
+    });
+
+    let changed = original
+        .replace("password = \"old\"", "password = \"new\"")
+        .replace("[admin]", "request_timeout = \"3s\"\n[admin]");
+    std::fs::write(&proxy.config, changed).unwrap();
+    eventually(Duration::from_secs(10), || {
+        match Client::connect_auth(proxy.port, Some("new")) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        }
+    });
+    let metrics = http(admin, "GET", "/metrics").unwrap().1;
+    assert!(
+        metric_sum(&metrics, r#"slotgate_config_reloads_total{result="ok"}"#) >= 1.0,
+        "{metrics}"
+    );
+    let config = http(admin, "GET", "/config").unwrap().1;
+    assert!(
+        config.contains("3s") && !config.contains("\"new\""),
+        "{config}"
+    );
+
+    std::fs::write(&proxy.config, "[proxy]\nlisten = 12\nbogus = true\n").unwrap();
+    let errors = || {
+        let text = http(admin, "GET", "/metrics").map_err(|e| e.to_string())?.1;
+        let n = metric_sum(&text, r#"slotgate_config_reloads_total{result="error"}"#);
+        if n >= 1.0 {
+            Ok(())
+        } else {
+            Err(format!("errors = {n}"))
+        }
+    };
+    eventually(Duration::from_secs(10), errors);
+    let mut fresh =
+        Client::connect_auth(proxy.port, Some("new")).expect("the last good config still serves");
+    assert_eq!(
+        frame_text(&fresh.cmd(&["SET", "after", "bad-file"]).unwrap()),
+        "OK"
+    );
+
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::Relaxed);
+    load.join().unwrap();
+    assert_eq!(
+        failed.load(Ordering::Relaxed),
+        0,
+        "requests failed during the reloads ({} ok)",
+        done.load(Ordering::Relaxed)
+    );
+    assert!(
+        proxy
+            .child()
+            .log()
+            .contains("config reloaded: proxy.password: changed"),
+        "{}",
+        proxy.child().log()
+    );
+    assert!(!proxy.child().log().contains("\"new\""));
+}
