@@ -132,6 +132,10 @@ static PARAMS: &[Param] = &[
     p("cluster-allow-pubsubshard-when-down", "yes", Kind::Bool, true),
     p("replica-read-only", "yes", Kind::Bool, true),
     p("replicaof", "", Kind::Str, false),
+    p("repl-backlog-size", "1048576", Kind::Memory, true),
+    p("repl-ping-replica-period", "10", Kind::Int(1, MAX), true),
+    p("repl-timeout", "60", Kind::Int(1, MAX), true),
+    p("replica-priority", "100", Kind::Int(0, MAX), true),
     p("notify-keyspace-events", "", Kind::Str, true),
     p("slowlog-log-slower-than", "10000", Kind::Int(-1, MAX), true),
     p("slowlog-max-len", "128", Kind::Int(0, MAX), true),
@@ -156,6 +160,8 @@ const ALIASES: &[(&str, &str)] = &[
     ("list-max-ziplist-size", "list-max-listpack-size"),
     ("slave-read-only", "replica-read-only"),
     ("slaveof", "replicaof"),
+    ("repl-ping-slave-period", "repl-ping-replica-period"),
+    ("slave-priority", "replica-priority"),
 ];
 
 fn param(name: &str) -> Option<&'static Param> {

@@ -71,6 +71,7 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr)
         }
     }
     leave(&shared, &mut client);
+    crate::replication::adopt(shared, client.id, stream).await;
 }
 
 /// Registers the client, or refuses it (maxclients, protected mode) with Redis's text.

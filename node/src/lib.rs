@@ -17,6 +17,7 @@
 //! - [`reply`]: RESP2/RESP3 reply encoding and Redis's error texts.
 //! - [`glob`]: Redis's glob matching.
 //! - [`cluster`]: cluster mode — slots, the cluster bus, redirections, MIGRATE.
+//! - [`replication`]: master and replica sides of PSYNC replication, the backlog, WAIT.
 
 pub mod aof;
 pub mod blocking;
@@ -31,6 +32,7 @@ pub mod info;
 pub mod memory;
 pub mod pubsub;
 pub mod reply;
+pub mod replication;
 pub mod server;
 pub mod state;
 

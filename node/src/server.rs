@@ -62,6 +62,7 @@ pub async fn run(shared: Arc<Shared>, listeners: Vec<TcpListener>) {
     }
     tokio::spawn(cron(shared.clone()));
     crate::cluster::spawn(&shared);
+    tokio::spawn(crate::replication::run(shared.clone()));
     spawn_fsync_thread(&shared);
     shared.shutdown.notified().await;
     let mut state = shared.state.lock();

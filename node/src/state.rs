@@ -61,11 +61,14 @@ pub struct State {
     pub shutdown: bool,
     /// Cluster mode's state; `None` when `cluster-enabled` is off.
     pub cluster: Option<Box<crate::cluster::state::Cluster>>,
+    /// Role, replication ids, the stream to replicas and its backlog.
+    pub repl: crate::replication::Replication,
 }
 
 impl State {
     pub fn new(config: Config) -> State {
         let databases = config.get_int("databases").max(1) as usize;
+        let repl = crate::replication::Replication::new(config.get("replicaof"));
         State {
             config,
             dbs: (0..databases).map(|_| Db::default()).collect(),
@@ -82,6 +85,7 @@ impl State {
             started: Instant::now(),
             shutdown: false,
             cluster: None,
+            repl,
         }
     }
 
@@ -91,6 +95,7 @@ impl State {
         if let Some(aof) = &mut self.aof {
             aof.append(db, args);
         }
+        self.repl.feed(db, args);
     }
 
     /// Propagates the DELs of keys that expired in `db` since the last call.

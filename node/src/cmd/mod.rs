@@ -95,6 +95,7 @@ const FAMILIES: &[&[Spec]] = &[
     zsets::COMMANDS,
     pubsub::COMMANDS,
     tx::COMMANDS,
+    crate::replication::COMMANDS,
 ];
 
 fn table() -> &'static Map<&'static [u8], &'static Spec> {
@@ -195,6 +196,9 @@ pub fn execute(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
     if let Some(redirect) = crate::cluster::redirect::check(ctx.state, ctx.client, args) {
         return reject(ctx, redirect);
     }
+    if let Some(refusal) = crate::replication::refuse_write(ctx.state, ctx.client, spec) {
+        return reject(ctx, refusal);
+    }
     if ctx.client.multi.is_some() && !spec.has(flag::NOQUEUE) {
         if spec.has(flag::NOMULTI) {
             return reject(
@@ -248,7 +252,7 @@ fn reject(ctx: &mut Ctx, reply: Frame) -> Frame {
     reply
 }
 
-fn arity_ok(arity: i32, n: usize) -> bool {
+pub(crate) fn arity_ok(arity: i32, n: usize) -> bool {
     let n = n as i32;
     if arity >= 0 {
         n == arity

@@ -1,5 +1,5 @@
 //! Server commands: INFO, DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, TIME, LASTSAVE, SAVE, BGSAVE,
-//! BGREWRITEAOF, SHUTDOWN, WAIT, MEMORY, SLOWLOG, LATENCY.
+//! BGREWRITEAOF, SHUTDOWN, MEMORY, SLOWLOG, LATENCY. (WAIT is in `replication`.)
 
 use bytes::Bytes;
 use slotgate_protocol::Frame;
@@ -23,7 +23,6 @@ pub const COMMANDS: &[Spec] = &[
     spec("bgsave", -1, 0, save),
     spec("bgrewriteaof", 1, NOMULTI, bgrewriteaof),
     spec("shutdown", -1, NOMULTI, shutdown),
-    spec("wait", 3, 0, wait),
     spec("memory", -2, 0, memory),
     spec("slowlog", -2, 0, slowlog),
     spec("latency", -2, 0, latency),
@@ -121,14 +120,6 @@ fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     ctx.state.shutdown = true;
     ctx.client.close = true;
     Ok(Frame::ok())
-}
-
-fn wait(_: &mut Ctx, args: &[Bytes]) -> Reply {
-    int(&args[1])?;
-    if int(&args[2])? < 0 {
-        return Err(Frame::error("ERR timeout is negative"));
-    }
-    Ok(integer(0))
 }
 
 fn memory(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
