@@ -12,6 +12,7 @@ install_debian_packages() {
   local missing=()
   command -v redis-server >/dev/null || missing+=(redis-server)
   command -v redis-cli >/dev/null || missing+=(redis-tools)
+  command -v promtool >/dev/null || missing+=(prometheus)
   [ ${#missing[@]} -eq 0 ] && return
   echo "tests/run.sh: installing ${missing[*]}"
   as_root apt-get update -qq

@@ -121,6 +121,7 @@ impl Metrics {
             .build_info
             .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1);
+        touch_fixed_labels(&families);
         let _ = registry.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
         ));
@@ -331,6 +332,25 @@ impl Metrics {
         if enabled() {
             self.families.client_written_bytes_total.inc_by(n as u64);
         }
+    }
+}
+
+/// Creates every series whose label values are a fixed set, so dashboards and alerts see
+/// zeros instead of no data before the first event.
+fn touch_fixed_labels(f: &Families) {
+    for kind in [
+        Redirect::Moved,
+        Redirect::Ask,
+        Redirect::TryAgain,
+        Redirect::ClusterDown,
+    ] {
+        f.redirects_seen_total.with_label_values(&[kind.label()]);
+        f.redirects_retried_total.with_label_values(&[kind.label()]);
+    }
+    for ok in [true, false] {
+        f.topology_refreshes_total.with_label_values(&[result(ok)]);
+        f.config_reloads_total.with_label_values(&[result(ok)]);
+        f.health_checks_total.with_label_values(&[result(ok)]);
     }
 }
 
