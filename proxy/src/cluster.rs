@@ -27,7 +27,10 @@ pub struct Routes {
 impl Routes {
     /// Nothing known yet: every slot is unserved.
     pub fn empty() -> Routes {
-        Routes { slots: vec![UNASSIGNED; usize::from(SLOT_COUNT)].into_boxed_slice(), masters: Vec::new() }
+        Routes {
+            slots: vec![UNASSIGNED; usize::from(SLOT_COUNT)].into_boxed_slice(),
+            masters: Vec::new(),
+        }
     }
 
     /// The master serving `slot`, if any.
@@ -48,16 +51,34 @@ impl Routes {
 
     /// Builds routes from a `CLUSTER SLOTS` reply; an empty host means `fallback_host`.
     fn from_cluster_slots(reply: &Frame, fallback_host: &str, pool: &Pool) -> Option<Routes> {
-        let Frame::Array(entries) = reply else { return None };
+        let Frame::Array(entries) = reply else {
+            return None;
+        };
         let mut ranges: Vec<(u16, u16, String)> = Vec::with_capacity(entries.len());
         for entry in entries {
-            let Frame::Array(fields) = entry else { return None };
-            let (Some(Frame::Integer(start)), Some(Frame::Integer(end)), Some(Frame::Array(master))) = (fields.first(), fields.get(1), fields.get(2)) else {
+            let Frame::Array(fields) = entry else {
                 return None;
             };
-            let host = master.first().and_then(Frame::as_bytes).map(|h| String::from_utf8_lossy(h).into_owned())?;
-            let Some(Frame::Integer(port)) = master.get(1) else { return None };
-            let host = if host.is_empty() || host == "?" { fallback_host.to_owned() } else { host };
+            let (
+                Some(Frame::Integer(start)),
+                Some(Frame::Integer(end)),
+                Some(Frame::Array(master)),
+            ) = (fields.first(), fields.get(1), fields.get(2))
+            else {
+                return None;
+            };
+            let host = master
+                .first()
+                .and_then(Frame::as_bytes)
+                .map(|h| String::from_utf8_lossy(h).into_owned())?;
+            let Some(Frame::Integer(port)) = master.get(1) else {
+                return None;
+            };
+            let host = if host.is_empty() || host == "?" {
+                fallback_host.to_owned()
+            } else {
+                host
+            };
             let (start, end) = (u16::try_from(*start).ok()?, u16::try_from(*end).ok()?);
             if start > end || end >= SLOT_COUNT {
                 return None;
@@ -148,7 +169,10 @@ impl Cluster {
     pub async fn refresh(&self) -> anyhow::Result<()> {
         let hint = self.hint.lock().unwrap_or_else(|p| p.into_inner()).take();
         let current = self.routes();
-        let candidates = hint.into_iter().chain(current.masters().iter().map(|m| m.addr.to_string())).chain(self.seeds.iter().cloned());
+        let candidates = hint
+            .into_iter()
+            .chain(current.masters().iter().map(|m| m.addr.to_string()))
+            .chain(self.seeds.iter().cloned());
         let mut last_err = anyhow::anyhow!("no seed nodes");
         for addr in candidates {
             let host = addr.rsplit_once(':').map_or("127.0.0.1", |(host, _)| host);
@@ -158,8 +182,14 @@ impl Cluster {
                         self.routes.store(Arc::new(routes));
                         return Ok(());
                     }
-                    Some(_) => last_err = anyhow::anyhow!("{addr}: CLUSTER SLOTS does not cover every slot"),
-                    None => last_err = anyhow::anyhow!("{addr}: unreadable CLUSTER SLOTS reply {reply:?}"),
+                    Some(_) => {
+                        last_err =
+                            anyhow::anyhow!("{addr}: CLUSTER SLOTS does not cover every slot")
+                    }
+                    None => {
+                        last_err =
+                            anyhow::anyhow!("{addr}: unreadable CLUSTER SLOTS reply {reply:?}")
+                    }
                 },
                 Err(err) => last_err = anyhow::anyhow!("{addr}: {err}"),
             }

@@ -126,15 +126,22 @@ mod defaults {
 impl Config {
     /// Reads, parses and validates a config file.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
-        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
-        let config = Config::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        Ok(Config { source: Some(path.to_owned()), ..config })
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+        let config =
+            Config::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        Ok(Config {
+            source: Some(path.to_owned()),
+            ..config
+        })
     }
 
     /// Parses and validates TOML text.
     pub fn parse(text: &str) -> anyhow::Result<Config> {
         let config: Config = toml::from_str(text)?;
-        config.validate().map_err(|problems| anyhow::anyhow!("invalid config:\n  {}", problems.join("\n  ")))?;
+        config
+            .validate()
+            .map_err(|problems| anyhow::anyhow!("invalid config:\n  {}", problems.join("\n  ")))?;
         Ok(config)
     }
 
@@ -145,7 +152,10 @@ impl Config {
             problems.push("cluster.seeds: at least one seed node is needed".to_owned());
         }
         for seed in &self.cluster.seeds {
-            if !seed.rsplit_once(':').is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok()) {
+            if !seed
+                .rsplit_once(':')
+                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
+            {
                 problems.push(format!("cluster.seeds: {seed:?} is not host:port"));
             }
         }
@@ -210,7 +220,9 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 /// `"512"`, `"64KiB"`, `"64MiB"`, `"1GiB"` (also `kb`/`mb`/`gb`, as binary units like Redis).
 pub fn parse_size(text: &str) -> Option<usize> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let n: usize = number.parse().ok()?;
     let shift = match unit.trim().to_ascii_lowercase().as_str() {
@@ -225,12 +237,17 @@ pub fn parse_size(text: &str) -> Option<usize> {
 
 fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let text = String::deserialize(d)?;
-    parse_duration(&text).ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not a duration like \"250ms\" or \"5s\"")))
+    parse_duration(&text).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "{text:?} is not a duration like \"250ms\" or \"5s\""
+        ))
+    })
 }
 
 fn size<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
     let text = String::deserialize(d)?;
-    parse_size(&text).ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not a size like \"64MiB\"")))
+    parse_size(&text)
+        .ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not a size like \"64MiB\"")))
 }
 
 #[cfg(test)]
@@ -263,6 +280,9 @@ mod tests {
         for needle in ["not host:port", "needs cluster.password", "max_clients"] {
             assert!(err.contains(needle), "{err}");
         }
-        assert!(Config::parse("[proxy]\nlisten = \"127.0.0.1:1\"\nbogus = 1\n[cluster]\nseeds = []\n").is_err());
+        assert!(Config::parse(
+            "[proxy]\nlisten = \"127.0.0.1:1\"\nbogus = 1\n[cluster]\nseeds = []\n"
+        )
+        .is_err());
     }
 }

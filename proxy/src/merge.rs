@@ -49,7 +49,7 @@ impl Merger {
         if let Some(err) = replies.iter().find(|r| r.first() == Some(&b'-')) {
             return err.clone();
         }
-        let frames: Vec<Frame> = replies.iter().filter_map(|r| parse(r)).collect();
+        let frames: Vec<Frame> = replies.iter().filter_map(parse).collect();
         if frames.len() != replies.len() {
             return error("ERR unreadable backend reply");
         }
@@ -58,7 +58,10 @@ impl Merger {
             Merger::Sum => Frame::Integer(frames.iter().map(integer).sum()),
             Merger::AllOk => Frame::ok(),
             Merger::Concat => Frame::Array(frames.into_iter().flat_map(elements).collect()),
-            Merger::Random => frames.into_iter().find(|f| !is_null(f)).unwrap_or(Frame::NullBulk),
+            Merger::Random => frames
+                .into_iter()
+                .find(|f| !is_null(f))
+                .unwrap_or(Frame::NullBulk),
             Merger::AndFlags => and_flags(frames),
             Merger::Scan { master, masters } => scan(frames, *master, *masters),
             Merger::Info { sections } => info(sections, frames.iter().map(integer).sum(), proto),
@@ -96,8 +99,19 @@ fn elements(frame: Frame) -> Vec<Frame> {
 }
 
 fn mget(order: &[u32], frames: Vec<Frame>) -> Frame {
-    let mut parts: Vec<std::vec::IntoIter<Frame>> = frames.into_iter().map(|f| elements(f).into_iter()).collect();
-    let values = order.iter().map(|&p| parts.get_mut(p as usize).and_then(Iterator::next).unwrap_or(Frame::NullBulk)).collect();
+    let mut parts: Vec<std::vec::IntoIter<Frame>> = frames
+        .into_iter()
+        .map(|f| elements(f).into_iter())
+        .collect();
+    let values = order
+        .iter()
+        .map(|&p| {
+            parts
+                .get_mut(p as usize)
+                .and_then(Iterator::next)
+                .unwrap_or(Frame::NullBulk)
+        })
+        .collect();
     Frame::Array(values)
 }
 
@@ -110,15 +124,31 @@ fn and_flags(frames: Vec<Frame>) -> Frame {
             Some(acc) => acc.iter().zip(&flags).map(|(a, b)| a & b).collect(),
         });
     }
-    Frame::Array(result.unwrap_or_default().into_iter().map(Frame::Integer).collect())
+    Frame::Array(
+        result
+            .unwrap_or_default()
+            .into_iter()
+            .map(Frame::Integer)
+            .collect(),
+    )
 }
 
 fn scan(frames: Vec<Frame>, master: usize, masters: usize) -> Frame {
-    let mut items = frames.into_iter().next().map(elements).unwrap_or_default().into_iter();
-    let node_cursor: u64 = items.next().and_then(|c| std::str::from_utf8(c.as_bytes()?).ok()?.parse().ok()).unwrap_or(0);
+    let mut items = frames
+        .into_iter()
+        .next()
+        .map(elements)
+        .unwrap_or_default()
+        .into_iter();
+    let node_cursor: u64 = items
+        .next()
+        .and_then(|c| std::str::from_utf8(c.as_bytes()?).ok()?.parse().ok())
+        .unwrap_or(0);
     let keys = items.next().unwrap_or(Frame::Array(Vec::new()));
     let next = if node_cursor != 0 {
-        node_cursor.saturating_mul(SCAN_STRIDE).saturating_add(master as u64)
+        node_cursor
+            .saturating_mul(SCAN_STRIDE)
+            .saturating_add(master as u64)
     } else if master + 1 < masters {
         master as u64 + 1
     } else {
@@ -146,8 +176,15 @@ pub fn for_client(frame: Frame, proto: Proto) -> Frame {
     }
     match frame {
         Frame::Null => Frame::NullBulk,
-        Frame::Map(pairs) => Frame::Array(pairs.into_iter().flat_map(|(k, v)| [for_client(k, proto), for_client(v, proto)]).collect()),
-        Frame::Array(items) | Frame::Set(items) | Frame::Push(items) => Frame::Array(items.into_iter().map(|f| for_client(f, proto)).collect()),
+        Frame::Map(pairs) => Frame::Array(
+            pairs
+                .into_iter()
+                .flat_map(|(k, v)| [for_client(k, proto), for_client(v, proto)])
+                .collect(),
+        ),
+        Frame::Array(items) | Frame::Set(items) | Frame::Push(items) => {
+            Frame::Array(items.into_iter().map(|f| for_client(f, proto)).collect())
+        }
         Frame::Boolean(b) => Frame::Integer(i64::from(b)),
         Frame::Double(d) => Frame::bulk(slotgate_protocol::resp::format_double(d)),
         Frame::Verbatim(_, text) => Frame::Bulk(text),
@@ -173,12 +210,27 @@ mod tests {
 
     #[test]
     fn merges() {
-        let mget = Merger::Mget { order: vec![1, 0, 1] };
-        let out = mget.merge(vec![b("*1\r\n$1\r\nb\r\n"), b("*2\r\n$1\r\na\r\n$-1\r\n")], Proto::Resp2);
+        let mget = Merger::Mget {
+            order: vec![1, 0, 1],
+        };
+        let out = mget.merge(
+            vec![b("*1\r\n$1\r\nb\r\n"), b("*2\r\n$1\r\na\r\n$-1\r\n")],
+            Proto::Resp2,
+        );
         assert_eq!(out, b("*3\r\n$1\r\na\r\n$1\r\nb\r\n$-1\r\n"));
-        assert_eq!(Merger::Sum.merge(vec![b(":2\r\n"), b(":3\r\n")], Proto::Resp2), b(":5\r\n"));
-        assert_eq!(Merger::AllOk.merge(vec![b("+OK\r\n"), b("-ERR x\r\n")], Proto::Resp2), b("-ERR x\r\n"));
-        let scan = Merger::Scan { master: 1, masters: 3 }.merge(vec![b("*2\r\n$1\r\n0\r\n*0\r\n")], Proto::Resp2);
+        assert_eq!(
+            Merger::Sum.merge(vec![b(":2\r\n"), b(":3\r\n")], Proto::Resp2),
+            b(":5\r\n")
+        );
+        assert_eq!(
+            Merger::AllOk.merge(vec![b("+OK\r\n"), b("-ERR x\r\n")], Proto::Resp2),
+            b("-ERR x\r\n")
+        );
+        let scan = Merger::Scan {
+            master: 1,
+            masters: 3,
+        }
+        .merge(vec![b("*2\r\n$1\r\n0\r\n*0\r\n")], Proto::Resp2);
         assert_eq!(scan, b("*2\r\n$1\r\n2\r\n*0\r\n"));
     }
 }

@@ -26,7 +26,11 @@ pub fn classify(reply: &[u8]) -> Option<Redirect<'_>> {
     };
     let line = std::str::from_utf8(rest).ok()?.trim_end();
     let addr = line.split(' ').nth(1)?;
-    Some(if moved { Redirect::Moved(addr) } else { Redirect::Ask(addr) })
+    Some(if moved {
+        Redirect::Moved(addr)
+    } else {
+        Redirect::Ask(addr)
+    })
 }
 
 #[cfg(test)]
@@ -35,10 +39,22 @@ mod tests {
 
     #[test]
     fn classifies() {
-        assert_eq!(classify(b"-MOVED 3999 127.0.0.1:6381\r\n"), Some(Redirect::Moved("127.0.0.1:6381")));
-        assert_eq!(classify(b"-ASK 3999 127.0.0.1:6381\r\n"), Some(Redirect::Ask("127.0.0.1:6381")));
-        assert_eq!(classify(b"-TRYAGAIN Multiple keys request during rehashing of slot\r\n"), Some(Redirect::Retry));
-        assert_eq!(classify(b"-CLUSTERDOWN The cluster is down\r\n"), Some(Redirect::Retry));
+        assert_eq!(
+            classify(b"-MOVED 3999 127.0.0.1:6381\r\n"),
+            Some(Redirect::Moved("127.0.0.1:6381"))
+        );
+        assert_eq!(
+            classify(b"-ASK 3999 127.0.0.1:6381\r\n"),
+            Some(Redirect::Ask("127.0.0.1:6381"))
+        );
+        assert_eq!(
+            classify(b"-TRYAGAIN Multiple keys request during rehashing of slot\r\n"),
+            Some(Redirect::Retry)
+        );
+        assert_eq!(
+            classify(b"-CLUSTERDOWN The cluster is down\r\n"),
+            Some(Redirect::Retry)
+        );
         assert_eq!(classify(b"-ERR nope\r\n"), None);
         assert_eq!(classify(b"+OK\r\n"), None);
     }

@@ -49,7 +49,14 @@ impl Clients {
             return None;
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        self.lock().insert(id, ClientRecord { addr, name: String::new(), since: Instant::now() });
+        self.lock().insert(
+            id,
+            ClientRecord {
+                addr,
+                name: String::new(),
+                since: Instant::now(),
+            },
+        );
         Some(id)
     }
 

@@ -31,12 +31,24 @@ impl Slotgate {
         let config = dir.join("slotgate.toml");
         std::fs::write(&config, text).expect("write slotgate.toml");
         let args = vec!["--config".to_owned(), config.display().to_string()];
-        let child = Child::spawn(our_binary("slotgate"), &args, dir.join("slotgate.log")).expect("spawn slotgate");
-        let proxy = Slotgate { port, config, child };
-        let password = proxy_extra.lines().find_map(|l| l.strip_prefix("password = ")).map(|p| p.trim_matches('"').to_owned());
+        let child = Child::spawn(our_binary("slotgate"), &args, dir.join("slotgate.log"))
+            .expect("spawn slotgate");
+        let proxy = Slotgate {
+            port,
+            config,
+            child,
+        };
+        let password = proxy_extra
+            .lines()
+            .find_map(|l| l.strip_prefix("password = "))
+            .map(|p| p.trim_matches('"').to_owned());
         eventually(Duration::from_secs(20), || -> Result<(), String> {
-            let mut client = Client::connect_auth(port, password.as_deref()).map_err(|e| e.to_string())?;
-            match client.cmd(&["EXISTS", "slotgate-probe"]).map(|f| frame_text(&f)) {
+            let mut client =
+                Client::connect_auth(port, password.as_deref()).map_err(|e| e.to_string())?;
+            match client
+                .cmd(&["EXISTS", "slotgate-probe"])
+                .map(|f| frame_text(&f))
+            {
                 Ok(text) if !text.starts_with('-') => Ok(()),
                 other => Err(format!("{other:?}\n{}", proxy.child.log())),
             }

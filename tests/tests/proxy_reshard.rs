@@ -28,7 +28,11 @@ fn worker(port: u16, id: usize, stop: Arc<AtomicBool>) -> (usize, Vec<String>) {
                 problems.push(format!("{key}: SET -> {set}, GET -> {get} (want {value})"));
             }
         }
-        let mget = frame_text(&client.cmd(&["MGET", &format!("key:{id}:1"), &format!("key:{id}:2")]).expect("MGET"));
+        let mget = frame_text(
+            &client
+                .cmd(&["MGET", &format!("key:{id}:1"), &format!("key:{id}:2")])
+                .expect("MGET"),
+        );
         if mget.starts_with('-') {
             problems.push(format!("MGET -> {mget}"));
         }
@@ -37,7 +41,10 @@ fn worker(port: u16, id: usize, stop: Arc<AtomicBool>) -> (usize, Vec<String>) {
 }
 
 fn node_id(port: u16) -> String {
-    Client::connect(port).expect("connect").text(&["CLUSTER", "MYID"]).expect("CLUSTER MYID")
+    Client::connect(port)
+        .expect("connect")
+        .text(&["CLUSTER", "MYID"])
+        .expect("CLUSTER MYID")
 }
 
 #[test]
@@ -55,19 +62,43 @@ fn resharding_behind_the_proxy_is_invisible() {
     for (from, to) in [(masters[0], masters[1]), (masters[1], masters[2])] {
         let out = Command::new("redis-cli")
             .args(["--cluster", "reshard", &format!("127.0.0.1:{from}")])
-            .args(["--cluster-from", &node_id(from), "--cluster-to", &node_id(to)])
-            .args(["--cluster-slots", "300", "--cluster-yes", "--cluster-pipeline", "20"])
+            .args([
+                "--cluster-from",
+                &node_id(from),
+                "--cluster-to",
+                &node_id(to),
+            ])
+            .args([
+                "--cluster-slots",
+                "300",
+                "--cluster-yes",
+                "--cluster-pipeline",
+                "20",
+            ])
             .output()
             .expect("run redis-cli --cluster reshard");
-        assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     stop.store(true, Ordering::Relaxed);
     let mut rounds = 0;
     for handle in workers {
         let (done, problems) = handle.join().expect("worker");
-        assert!(problems.is_empty(), "client-visible problems: {problems:#?}");
+        assert!(
+            problems.is_empty(),
+            "client-visible problems: {problems:#?}"
+        );
         rounds += done;
     }
-    assert!(rounds >= 8, "the workers ran during the reshard ({rounds} rounds)");
-    cluster.check().expect("cluster consistent after resharding");
+    assert!(
+        rounds >= 8,
+        "the workers ran during the reshard ({rounds} rounds)"
+    );
+    cluster
+        .check()
+        .expect("cluster consistent after resharding");
 }

@@ -57,7 +57,10 @@ fn single_slot(c: &mut Client) {
     assert_eq!(c.text(&["MSET", "{u}a", "1", "{u}b", "2"]).unwrap(), "OK");
     assert_eq!(c.text(&["RENAME", "{u}a", "{u}c"]).unwrap(), "OK");
     assert_eq!(c.text(&["MSETNX", "{u}x", "1", "{u}y", "2"]).unwrap(), "1");
-    assert_eq!(c.cmd(&["MGET", "{u}b", "{u}c", "{u}a"]).unwrap(), Frame::Array(vec![bulk("2"), bulk("1"), Frame::NullBulk]));
+    assert_eq!(
+        c.cmd(&["MGET", "{u}b", "{u}c", "{u}a"]).unwrap(),
+        Frame::Array(vec![bulk("2"), bulk("1"), Frame::NullBulk])
+    );
 }
 
 fn fan_out(c: &mut Client) {
@@ -74,14 +77,25 @@ fn fan_out(c: &mut Client) {
     let mut expected: Vec<String> = (0..20).rev().map(|i| format!("v{i}")).collect();
     expected.push("(nil)".to_owned());
     assert_eq!(strings(c.cmd(&mget).unwrap()), expected);
-    assert_eq!(c.text(&["EXISTS", "fan:1", "fan:2", "fan:missing", "fan:1"]).unwrap(), "3");
+    assert_eq!(
+        c.text(&["EXISTS", "fan:1", "fan:2", "fan:missing", "fan:1"])
+            .unwrap(),
+        "3"
+    );
     assert_eq!(c.text(&["TOUCH", "fan:1", "fan:2", "fan:3"]).unwrap(), "3");
-    assert_eq!(c.text(&["DEL", "fan:1", "fan:2", "fan:3", "fan:missing"]).unwrap(), "3");
+    assert_eq!(
+        c.text(&["DEL", "fan:1", "fan:2", "fan:3", "fan:missing"])
+            .unwrap(),
+        "3"
+    );
     assert_eq!(c.text(&["UNLINK", "fan:4", "fan:5"]).unwrap(), "2");
     assert_eq!(c.text(&["EXISTS", "fan:1", "fan:4", "fan:6"]).unwrap(), "1");
     // MGET of a non-string key gives nil for it, as on one node.
     assert_eq!(c.text(&["LPUSH", "fan:list", "x"]).unwrap(), "1");
-    assert_eq!(c.cmd(&["MGET", "fan:list", "fan:6"]).unwrap(), Frame::Array(vec![Frame::NullBulk, bulk("v6")]));
+    assert_eq!(
+        c.cmd(&["MGET", "fan:list", "fan:6"]).unwrap(),
+        Frame::Array(vec![Frame::NullBulk, bulk("v6")])
+    );
 }
 
 fn cross_slot(c: &mut Client) {
@@ -109,13 +123,17 @@ fn all_masters(c: &mut Client) {
     }
     let expected: BTreeSet<String> = (0..300).map(|i| format!("scan:{i}")).collect();
     assert_eq!(c.text(&["DBSIZE"]).unwrap(), "300");
-    let keys: BTreeSet<String> = strings(c.cmd(&["KEYS", "scan:*"]).unwrap()).into_iter().collect();
+    let keys: BTreeSet<String> = strings(c.cmd(&["KEYS", "scan:*"]).unwrap())
+        .into_iter()
+        .collect();
     assert_eq!(keys, expected);
     let mut seen = BTreeSet::new();
     let mut cursor = "0".to_owned();
     for round in 0.. {
         assert!(round < 1000, "SCAN does not end");
-        let Frame::Array(reply) = c.cmd(&["SCAN", &cursor, "COUNT", "40"]).unwrap() else { panic!("SCAN reply") };
+        let Frame::Array(reply) = c.cmd(&["SCAN", &cursor, "COUNT", "40"]).unwrap() else {
+            panic!("SCAN reply")
+        };
         cursor = frame_text(&reply[0]);
         seen.extend(strings(reply[1].clone()));
         if cursor == "0" {
@@ -124,10 +142,15 @@ fn all_masters(c: &mut Client) {
     }
     assert_eq!(seen, expected, "a full SCAN visits every key");
     assert!(c.text(&["RANDOMKEY"]).unwrap().starts_with("scan:"));
-    let sha = c.text(&["SCRIPT", "LOAD", "return redis.call('GET', KEYS[1])"]).unwrap();
+    let sha = c
+        .text(&["SCRIPT", "LOAD", "return redis.call('GET', KEYS[1])"])
+        .unwrap();
     assert_eq!(sha.len(), 40, "{sha}");
     assert_eq!(c.text(&["EVALSHA", &sha, "1", "scan:7"]).unwrap(), "x");
-    assert_eq!(c.cmd(&["SCRIPT", "EXISTS", &sha, "0000"]).unwrap(), Frame::Array(vec![Frame::Integer(1), Frame::Integer(0)]));
+    assert_eq!(
+        c.cmd(&["SCRIPT", "EXISTS", &sha, "0000"]).unwrap(),
+        Frame::Array(vec![Frame::Integer(1), Frame::Integer(0)])
+    );
     assert!(c.text(&["INFO"]).unwrap().contains("db0:keys=300,"));
     assert_eq!(c.text(&["FLUSHALL"]).unwrap(), "OK");
     assert_eq!(c.text(&["DBSIZE"]).unwrap(), "0");
@@ -139,20 +162,36 @@ fn local_commands(c: &mut Client) {
     assert_eq!(c.text(&["PING", "hi"]).unwrap(), "hi");
     assert_eq!(c.text(&["ECHO", "hello"]).unwrap(), "hello");
     assert_eq!(c.text(&["SELECT", "0"]).unwrap(), "OK");
-    assert_eq!(c.text(&["SELECT", "1"]).unwrap(), "-ERR SELECT is not allowed in cluster mode");
+    assert_eq!(
+        c.text(&["SELECT", "1"]).unwrap(),
+        "-ERR SELECT is not allowed in cluster mode"
+    );
     assert_eq!(c.text(&["CLIENT", "GETNAME"]).unwrap(), "(nil)");
     assert_eq!(c.text(&["CLIENT", "SETNAME", "tester"]).unwrap(), "OK");
     assert_eq!(c.text(&["CLIENT", "GETNAME"]).unwrap(), "tester");
     assert!(c.text(&["CLIENT", "LIST"]).unwrap().contains("name=tester"));
-    assert!(c.text(&["COMMAND", "COUNT"]).unwrap().parse::<u32>().unwrap() > 200);
-    let Frame::Array(info) = c.cmd(&["COMMAND", "INFO", "get"]).unwrap() else { panic!("COMMAND INFO") };
+    assert!(
+        c.text(&["COMMAND", "COUNT"])
+            .unwrap()
+            .parse::<u32>()
+            .unwrap()
+            > 200
+    );
+    let Frame::Array(info) = c.cmd(&["COMMAND", "INFO", "get"]).unwrap() else {
+        panic!("COMMAND INFO")
+    };
     assert!(matches!(&info[0], Frame::Array(entry) if entry[0] == bulk("get")));
-    let Frame::Array(time) = c.cmd(&["TIME"]).unwrap() else { panic!("TIME") };
+    let Frame::Array(time) = c.cmd(&["TIME"]).unwrap() else {
+        panic!("TIME")
+    };
     assert_eq!(time.len(), 2);
     assert_eq!(c.text(&["READONLY"]).unwrap(), "OK");
     assert_eq!(c.text(&["CLUSTER", "KEYSLOT", "foo"]).unwrap(), "12182");
     let hello = c.cmd(&["HELLO", "2"]).unwrap();
-    assert!(matches!(&hello, Frame::Array(items) if items.contains(&bulk("proto")) && items.contains(&Frame::Integer(2))), "{hello:?}");
+    assert!(
+        matches!(&hello, Frame::Array(items) if items.contains(&bulk("proto")) && items.contains(&Frame::Integer(2))),
+        "{hello:?}"
+    );
 }
 
 fn transactions(proxy: &Slotgate) {
@@ -160,12 +199,21 @@ fn transactions(proxy: &Slotgate) {
     assert_eq!(c.text(&["MULTI"]).unwrap(), "OK");
     assert_eq!(c.text(&["SET", "{t}a", "1"]).unwrap(), "QUEUED");
     assert_eq!(c.text(&["INCR", "{t}a"]).unwrap(), "QUEUED");
-    assert_eq!(c.cmd(&["EXEC"]).unwrap(), Frame::Array(vec![Frame::ok(), Frame::Integer(2)]));
+    assert_eq!(
+        c.cmd(&["EXEC"]).unwrap(),
+        Frame::Array(vec![Frame::ok(), Frame::Integer(2)])
+    );
     // A command for another slot inside MULTI: CROSSSLOT, and the transaction is discarded.
     assert_eq!(c.text(&["MULTI"]).unwrap(), "OK");
     assert_eq!(c.text(&["SET", "{t}a", "10"]).unwrap(), "QUEUED");
-    assert_eq!(c.text(&["SET", "other", "1"]).unwrap(), "-CROSSSLOT Keys in request don't hash to the same slot");
-    assert_eq!(c.text(&["EXEC"]).unwrap(), "-EXECABORT Transaction discarded because of previous errors.");
+    assert_eq!(
+        c.text(&["SET", "other", "1"]).unwrap(),
+        "-CROSSSLOT Keys in request don't hash to the same slot"
+    );
+    assert_eq!(
+        c.text(&["EXEC"]).unwrap(),
+        "-EXECABORT Transaction discarded because of previous errors."
+    );
     assert_eq!(c.text(&["GET", "{t}a"]).unwrap(), "2");
     assert_eq!(c.text(&["EXEC"]).unwrap(), "-ERR EXEC without MULTI");
     // WATCH: a change by another client makes EXEC return nil.
@@ -189,7 +237,10 @@ fn blocking_pop(proxy: &Slotgate) {
     std::thread::sleep(std::time::Duration::from_millis(200));
     assert_eq!(pusher.text(&["RPUSH", "queue", "job1"]).unwrap(), "1");
     assert_eq!(waiter.read_reply().unwrap(), array(&["queue", "job1"]));
-    assert_eq!(waiter.cmd(&["BLPOP", "queue", "0.1"]).unwrap(), Frame::NullArray);
+    assert_eq!(
+        waiter.cmd(&["BLPOP", "queue", "0.1"]).unwrap(),
+        Frame::NullArray
+    );
     assert_eq!(waiter.text(&["PING"]).unwrap(), "PONG");
 }
 
@@ -197,41 +248,95 @@ fn pub_sub(proxy: &Slotgate) {
     let mut subscriber = proxy.client();
     let mut publisher = proxy.client();
     let confirm = subscriber.cmd(&["SUBSCRIBE", "news"]).unwrap();
-    assert_eq!(confirm, Frame::Array(vec![bulk("subscribe"), bulk("news"), Frame::Integer(1)]));
-    assert_eq!(subscriber.text(&["GET", "x"]).unwrap().split(':').next().unwrap(), "-ERR Can't execute 'get'");
-    let Frame::Integer(_) = publisher.cmd(&["PUBLISH", "news", "hello"]).unwrap() else { panic!("PUBLISH") };
-    assert_eq!(subscriber.read_reply().unwrap(), array(&["message", "news", "hello"]));
+    assert_eq!(
+        confirm,
+        Frame::Array(vec![bulk("subscribe"), bulk("news"), Frame::Integer(1)])
+    );
+    assert_eq!(
+        subscriber
+            .text(&["GET", "x"])
+            .unwrap()
+            .split(':')
+            .next()
+            .unwrap(),
+        "-ERR Can't execute 'get'"
+    );
+    let Frame::Integer(_) = publisher.cmd(&["PUBLISH", "news", "hello"]).unwrap() else {
+        panic!("PUBLISH")
+    };
+    assert_eq!(
+        subscriber.read_reply().unwrap(),
+        array(&["message", "news", "hello"])
+    );
     assert_eq!(subscriber.cmd(&["PING"]).unwrap(), array(&["pong", ""]));
-    assert_eq!(subscriber.cmd(&["UNSUBSCRIBE", "news"]).unwrap(), Frame::Array(vec![bulk("unsubscribe"), bulk("news"), Frame::Integer(0)]));
+    assert_eq!(
+        subscriber.cmd(&["UNSUBSCRIBE", "news"]).unwrap(),
+        Frame::Array(vec![bulk("unsubscribe"), bulk("news"), Frame::Integer(0)])
+    );
     assert_eq!(subscriber.text(&["SET", "after-sub", "1"]).unwrap(), "OK");
 }
 
 fn refused(c: &mut Client) {
-    assert_eq!(c.text(&["MONITOR"]).unwrap(), "-ERR unsupported command 'monitor'");
-    assert_eq!(c.text(&["CLUSTER", "INFO"]).unwrap(), "-ERR unsupported command 'cluster info'");
-    assert_eq!(c.text(&["FOO", "bar"]).unwrap(), "-ERR unknown command 'FOO', with args beginning with: 'bar' ");
-    assert_eq!(c.text(&["GET"]).unwrap(), "-ERR wrong number of arguments for 'get' command");
-    assert_eq!(c.text(&["PING"]).unwrap(), "PONG", "the connection stays open");
+    assert_eq!(
+        c.text(&["MONITOR"]).unwrap(),
+        "-ERR unsupported command 'monitor'"
+    );
+    assert_eq!(
+        c.text(&["CLUSTER", "INFO"]).unwrap(),
+        "-ERR unsupported command 'cluster info'"
+    );
+    assert_eq!(
+        c.text(&["FOO", "bar"]).unwrap(),
+        "-ERR unknown command 'FOO', with args beginning with: 'bar' "
+    );
+    assert_eq!(
+        c.text(&["GET"]).unwrap(),
+        "-ERR wrong number of arguments for 'get' command"
+    );
+    assert_eq!(
+        c.text(&["PING"]).unwrap(),
+        "PONG",
+        "the connection stays open"
+    );
 }
 
 fn resp3(proxy: &Slotgate) {
     let mut c = proxy.client();
-    let Frame::Map(hello) = c.cmd(&["HELLO", "3"]).unwrap() else { panic!("HELLO 3 gives a map") };
+    let Frame::Map(hello) = c.cmd(&["HELLO", "3"]).unwrap() else {
+        panic!("HELLO 3 gives a map")
+    };
     assert!(hello.contains(&(bulk("proto"), Frame::Integer(3))));
     assert_eq!(c.cmd(&["GET", "resp3:missing"]).unwrap(), Frame::Null);
     assert_eq!(c.text(&["HSET", "resp3:h", "f", "v"]).unwrap(), "1");
-    assert_eq!(c.cmd(&["HGETALL", "resp3:h"]).unwrap(), Frame::Map(vec![(bulk("f"), bulk("v"))]));
-    assert_eq!(c.cmd(&["MGET", "resp3:h2", "resp3:missing2"]).unwrap(), Frame::Array(vec![Frame::Null, Frame::Null]));
+    assert_eq!(
+        c.cmd(&["HGETALL", "resp3:h"]).unwrap(),
+        Frame::Map(vec![(bulk("f"), bulk("v"))])
+    );
+    assert_eq!(
+        c.cmd(&["MGET", "resp3:h2", "resp3:missing2"]).unwrap(),
+        Frame::Array(vec![Frame::Null, Frame::Null])
+    );
 }
 
 fn password(cluster: &RedisCluster) {
     let proxy = Slotgate::start(&[cluster.nodes[1].port], "password = \"sekret\"", "");
     let mut c = proxy.client();
-    assert_eq!(c.text(&["GET", "foo"]).unwrap(), "-NOAUTH Authentication required.");
-    assert_eq!(c.text(&["AUTH", "wrong"]).unwrap(), "-WRONGPASS invalid username-password pair or user is disabled.");
+    assert_eq!(
+        c.text(&["GET", "foo"]).unwrap(),
+        "-NOAUTH Authentication required."
+    );
+    assert_eq!(
+        c.text(&["AUTH", "wrong"]).unwrap(),
+        "-WRONGPASS invalid username-password pair or user is disabled."
+    );
     assert_eq!(c.text(&["AUTH", "sekret"]).unwrap(), "OK");
     assert_eq!(c.text(&["SET", "authed", "1"]).unwrap(), "OK");
     let mut hello = proxy.client();
-    assert!(matches!(hello.cmd(&["HELLO", "3", "AUTH", "default", "sekret"]).unwrap(), Frame::Map(_)));
+    assert!(matches!(
+        hello
+            .cmd(&["HELLO", "3", "AUTH", "default", "sekret"])
+            .unwrap(),
+        Frame::Map(_)
+    ));
     assert_eq!(hello.text(&["GET", "authed"]).unwrap(), "1");
 }

@@ -30,7 +30,12 @@ const BATCH: usize = 1024;
 const ASKING: &[u8] = b"*1\r\n$6\r\nASKING\r\n";
 
 /// The task: connect on demand, serve until the connection breaks, repeat.
-pub(super) async fn run(addr: Arc<str>, proto: Proto, settings: Arc<LinkSettings>, mut rx: mpsc::UnboundedReceiver<Job>) {
+pub(super) async fn run(
+    addr: Arc<str>,
+    proto: Proto,
+    settings: Arc<LinkSettings>,
+    mut rx: mpsc::UnboundedReceiver<Job>,
+) {
     let mut jobs = Vec::with_capacity(BATCH);
     let mut backoff = Duration::ZERO;
     loop {
@@ -46,7 +51,8 @@ pub(super) async fn run(addr: Arc<str>, proto: Proto, settings: Arc<LinkSettings
             }
             Err(err) => {
                 tracing::warn!(%addr, %err, "backend connect failed");
-                jobs.drain(..).for_each(|job| job.fail(BackendError::NotSent));
+                jobs.drain(..)
+                    .for_each(|job| job.fail(BackendError::NotSent));
                 backoff = next_backoff(backoff);
                 tokio::time::sleep(backoff).await;
             }
@@ -92,14 +98,20 @@ async fn serve(stream: TcpStream, rx: &mut mpsc::UnboundedReceiver<Job>, jobs: &
     }
     reader.abort();
     let _ = reader.await;
-    lock(&in_flight).drain(..).flatten().for_each(|job| job.fail(BackendError::Lost));
+    lock(&in_flight)
+        .drain(..)
+        .flatten()
+        .for_each(|job| job.fail(BackendError::Lost));
 }
 
 /// Reads replies and completes in-flight jobs in order until the connection ends or sends
 /// something that is not a reply we are owed.
 async fn read_replies(mut rd: OwnedReadHalf, in_flight: InFlight) {
     let mut buf = BytesMut::with_capacity(64 * 1024);
-    let limits = Limits { max_bulk_len: usize::MAX >> 1, ..Limits::default() };
+    let limits = Limits {
+        max_bulk_len: usize::MAX >> 1,
+        ..Limits::default()
+    };
     let mut scanner = FrameScanner::new(limits);
     loop {
         if buf.capacity() - buf.len() < 16 * 1024 {
@@ -122,7 +134,10 @@ async fn read_replies(mut rd: OwnedReadHalf, in_flight: InFlight) {
             let frame = buf.split_to(len).freeze();
             match queue.pop_front() {
                 Some(Some(job)) => {
-                    let _ = job.inbox.send(Reply { tag: job.tag, result: Ok(frame) });
+                    let _ = job.inbox.send(Reply {
+                        tag: job.tag,
+                        result: Ok(frame),
+                    });
                 }
                 Some(None) => {}
                 None => {
@@ -135,5 +150,7 @@ async fn read_replies(mut rd: OwnedReadHalf, in_flight: InFlight) {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

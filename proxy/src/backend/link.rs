@@ -28,21 +28,38 @@ pub async fn open(addr: &str, proto: Proto, settings: &LinkSettings) -> std::io:
         if let Some(hello) = handshake(proto, settings) {
             let reply = roundtrip(&mut stream, &hello).await?;
             if let Frame::Error(text) = reply {
-                return Err(std::io::Error::other(format!("{addr}: handshake refused: {}", String::from_utf8_lossy(&text))));
+                return Err(std::io::Error::other(format!(
+                    "{addr}: handshake refused: {}",
+                    String::from_utf8_lossy(&text)
+                )));
             }
         }
         Ok(stream)
     };
     tokio::time::timeout(settings.connect_timeout, attempt)
         .await
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, format!("{addr}: connect timed out")))?
+        .map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("{addr}: connect timed out"),
+            )
+        })?
 }
 
 /// The handshake command, if one is needed.
 fn handshake(proto: Proto, settings: &LinkSettings) -> Option<Vec<String>> {
-    let user = settings.user.clone().unwrap_or_else(|| "default".to_owned());
+    let user = settings
+        .user
+        .clone()
+        .unwrap_or_else(|| "default".to_owned());
     match (proto, &settings.password) {
-        (Proto::Resp3, Some(password)) => Some(vec!["HELLO".into(), "3".into(), "AUTH".into(), user, password.clone()]),
+        (Proto::Resp3, Some(password)) => Some(vec![
+            "HELLO".into(),
+            "3".into(),
+            "AUTH".into(),
+            user,
+            password.clone(),
+        ]),
         (Proto::Resp3, None) => Some(vec!["HELLO".into(), "3".into()]),
         (Proto::Resp2, Some(password)) => Some(vec!["AUTH".into(), user, password.clone()]),
         (Proto::Resp2, None) => None,
@@ -72,5 +89,10 @@ pub async fn query(addr: &str, settings: &LinkSettings, args: &[&str]) -> std::i
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     tokio::time::timeout(settings.connect_timeout * 2, roundtrip(&mut stream, &args))
         .await
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, format!("{addr}: query timed out")))?
+        .map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("{addr}: query timed out"),
+            )
+        })?
 }

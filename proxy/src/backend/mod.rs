@@ -71,7 +71,10 @@ pub struct Job {
 
 impl Job {
     fn fail(self, err: BackendError) {
-        let _ = self.inbox.send(Reply { tag: self.tag, result: Err(err) });
+        let _ = self.inbox.send(Reply {
+            tag: self.tag,
+            result: Err(err),
+        });
     }
 }
 
@@ -123,7 +126,11 @@ pub struct Pool {
 
 impl Pool {
     pub fn new(settings: LinkSettings, per_node: usize) -> Pool {
-        Pool { settings: Arc::new(settings), per_node: per_node.max(1), nodes: Mutex::new(HashMap::new()) }
+        Pool {
+            settings: Arc::new(settings),
+            per_node: per_node.max(1),
+            nodes: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn settings(&self) -> &Arc<LinkSettings> {
@@ -132,13 +139,23 @@ impl Pool {
 
     /// The node's shared connections, created on first use.
     pub fn node(&self, addr: &str) -> NodeLinks {
-        let mut nodes = self.nodes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut nodes = self
+            .nodes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(links) = nodes.get(addr) {
             return links.clone();
         }
         let addr: Arc<str> = Arc::from(addr);
-        let make = |proto| (0..self.per_node).map(|_| Backend::spawn(addr.clone(), proto, self.settings.clone())).collect();
-        let links = NodeLinks { addr: addr.clone(), links: Arc::new([make(Proto::Resp2), make(Proto::Resp3)]) };
+        let make = |proto| {
+            (0..self.per_node)
+                .map(|_| Backend::spawn(addr.clone(), proto, self.settings.clone()))
+                .collect()
+        };
+        let links = NodeLinks {
+            addr: addr.clone(),
+            links: Arc::new([make(Proto::Resp2), make(Proto::Resp3)]),
+        };
         nodes.insert(addr, links.clone());
         links
     }

@@ -41,24 +41,38 @@ pub struct Routed {
 pub fn plan(args: &[Bytes]) -> Routed {
     let command = match Command::parse(args) {
         Ok(command) => command,
-        Err(err) => return Routed { name: "", plan: Plan::Fail(ProxyError::Command(err.to_string())) },
+        Err(err) => {
+            return Routed {
+                name: "",
+                plan: Plan::Fail(ProxyError::Command(err.to_string())),
+            }
+        }
     };
     let name = command.name();
     let routing = command.routing();
     let slot = match command.slot() {
         Ok(slot) => slot,
         Err(_) if matches!(routing, Routing::FanOut(_)) => None,
-        Err(_) => return Routed { name, plan: Plan::Fail(ProxyError::CrossSlot) },
+        Err(_) => {
+            return Routed {
+                name,
+                plan: Plan::Fail(ProxyError::CrossSlot),
+            }
+        }
     };
     let plan = match routing {
         Routing::Local => Plan::Local,
-        Routing::SingleSlot if is_blocking_stream_read(name, args) => Plan::Pinned(Pin::Blocking, slot),
+        Routing::SingleSlot if is_blocking_stream_read(name, args) => {
+            Plan::Pinned(Pin::Blocking, slot)
+        }
         Routing::SingleSlot => slot.map_or(Plan::AnyMaster, Plan::Slot),
         Routing::Keyless => Plan::AnyMaster,
         Routing::FanOut(_) if slot.is_some() => slot.map_or(Plan::AnyMaster, Plan::Slot),
         Routing::FanOut(kind) => Plan::FanOut(kind),
         Routing::AllMasters(merge) => Plan::AllMasters(merge),
-        Routing::Pinned(Pin::Subscribe) if matches!(name, "ssubscribe" | "sunsubscribe") => unsupported(name),
+        Routing::Pinned(Pin::Subscribe) if matches!(name, "ssubscribe" | "sunsubscribe") => {
+            unsupported(name)
+        }
         Routing::Pinned(pin) => Plan::Pinned(pin, slot),
         Routing::Unsupported => unsupported(name),
     };
@@ -80,7 +94,10 @@ mod tests {
     use slotgate_protocol::key_slot;
 
     fn route(args: &[&str]) -> Plan {
-        let args: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect();
+        let args: Vec<Bytes> = args
+            .iter()
+            .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+            .collect();
         plan(&args).plan
     }
 
@@ -89,12 +106,27 @@ mod tests {
         assert_eq!(route(&["GET", "foo"]), Plan::Slot(key_slot(b"foo")));
         assert_eq!(route(&["mget", "{a}1", "{a}2"]), Plan::Slot(key_slot(b"a")));
         assert_eq!(route(&["MGET", "a", "b"]), Plan::FanOut(FanOut::Mget));
-        assert_eq!(route(&["RENAME", "a", "b"]), Plan::Fail(ProxyError::CrossSlot));
+        assert_eq!(
+            route(&["RENAME", "a", "b"]),
+            Plan::Fail(ProxyError::CrossSlot)
+        );
         assert_eq!(route(&["PING"]), Plan::Local);
         assert_eq!(route(&["DBSIZE"]), Plan::AllMasters(Merge::Sum));
-        assert_eq!(route(&["BLPOP", "q", "0"]), Plan::Pinned(Pin::Blocking, Some(key_slot(b"q"))));
-        assert_eq!(route(&["XREAD", "BLOCK", "0", "STREAMS", "s", "$"]), Plan::Pinned(Pin::Blocking, Some(key_slot(b"s"))));
-        assert_eq!(route(&["MONITOR"]), Plan::Fail(ProxyError::Unsupported("monitor".to_owned())));
-        assert!(matches!(route(&["NOPE"]), Plan::Fail(ProxyError::Command(_))));
+        assert_eq!(
+            route(&["BLPOP", "q", "0"]),
+            Plan::Pinned(Pin::Blocking, Some(key_slot(b"q")))
+        );
+        assert_eq!(
+            route(&["XREAD", "BLOCK", "0", "STREAMS", "s", "$"]),
+            Plan::Pinned(Pin::Blocking, Some(key_slot(b"s")))
+        );
+        assert_eq!(
+            route(&["MONITOR"]),
+            Plan::Fail(ProxyError::Unsupported("monitor".to_owned()))
+        );
+        assert!(matches!(
+            route(&["NOPE"]),
+            Plan::Fail(ProxyError::Command(_))
+        ));
     }
 }

@@ -55,11 +55,17 @@ impl Session {
     pub(super) fn single(&mut self, route: Route, args: &[Bytes]) {
         let payload = self.encode(args);
         let deadline = Some(self.deadline);
-        self.start(vec![Part::new(payload, route)], Merger::Pass, deadline, true);
+        self.start([Part::new(payload, route)], Merger::Pass, deadline, true);
     }
 
     /// Queues a waiting entry and sends every part.
-    pub(super) fn start(&mut self, parts: Vec<Part>, merger: Merger, deadline: Option<Instant>, redirectable: bool) {
+    pub(super) fn start(
+        &mut self,
+        parts: impl IntoIterator<Item = Part>,
+        merger: Merger,
+        deadline: Option<Instant>,
+        redirectable: bool,
+    ) {
         let Some(mut work) = Work::new(parts, merger, deadline) else {
             return self.reply_err(ProxyError::SlotNotServed);
         };
@@ -76,19 +82,40 @@ impl Session {
 
     /// Sends (or re-sends) one part to the backend its route names now.
     fn send(&mut self, tag: Tag) {
-        let Some(part) = self.queue.work_mut(tag.seq).and_then(|w| w.part_mut(tag.part)) else { return };
-        let job = Job { payload: part.payload.clone(), asking: part.asking, tag, inbox: self.inbox.clone() };
+        let Some(part) = self
+            .queue
+            .work_mut(tag.seq)
+            .and_then(|w| w.part_mut(tag.part))
+        else {
+            return;
+        };
+        let job = Job {
+            payload: part.payload.clone(),
+            asking: part.asking,
+            tag,
+            inbox: self.inbox.clone(),
+        };
         let (proto, id) = (self.client.proto, self.id);
         match &part.route {
             Route::Slot(slot) => match self.routes.owner(*slot) {
                 Some(node) => node.pick(proto, id).send(job),
                 None => self.complete(tag, ProxyError::SlotNotServed.reply()),
             },
-            Route::Any => match self.routes.masters().get(id as usize % self.routes.masters().len().max(1)) {
+            Route::Any => match self
+                .routes
+                .masters()
+                .get(id as usize % self.routes.masters().len().max(1))
+            {
                 Some(node) => node.pick(proto, id).send(job),
                 None => self.complete(tag, ProxyError::SlotNotServed.reply()),
             },
-            Route::Node(addr) => self.proxy.cluster.pool().node(addr).pick(proto, id).send(job),
+            Route::Node(addr) => self
+                .proxy
+                .cluster
+                .pool()
+                .node(addr)
+                .pick(proto, id)
+                .send(job),
             Route::Private(addr) => {
                 let addr = addr.clone();
                 self.private_backend(&addr).send(job);
@@ -100,9 +127,13 @@ impl Session {
     pub(super) fn on_reply(&mut self, reply: Reply) {
         let tag = reply.tag;
         let max = self.config.cluster.max_redirects;
-        let Some(work) = self.queue.work_mut(tag.seq) else { return };
+        let Some(work) = self.queue.work_mut(tag.seq) else {
+            return;
+        };
         let redirectable = work.redirectable;
-        let Some(part) = work.part_mut(tag.part) else { return };
+        let Some(part) = work.part_mut(tag.part) else {
+            return;
+        };
         let bytes = match reply.result {
             Ok(bytes) => bytes,
             Err(BackendError::NotSent) if redirectable => {
@@ -142,7 +173,9 @@ impl Session {
     /// Records a part's final reply; queues the merged reply when it was the last part.
     pub(super) fn complete(&mut self, tag: Tag, reply: Bytes) {
         let proto = self.client.proto;
-        let Some(work) = self.queue.work_mut(tag.seq) else { return };
+        let Some(work) = self.queue.work_mut(tag.seq) else {
+            return;
+        };
         if let Some(merged) = work.complete(tag.part, reply, proto) {
             self.queue.finish(tag.seq, merged);
         }
@@ -150,7 +183,13 @@ impl Session {
 
     /// Schedules a part to be re-sent after a backoff that grows with its attempts.
     fn retry_later(&mut self, tag: Tag) {
-        let Some(part) = self.queue.work_mut(tag.seq).and_then(|w| w.part_mut(tag.part)) else { return };
+        let Some(part) = self
+            .queue
+            .work_mut(tag.seq)
+            .and_then(|w| w.part_mut(tag.part))
+        else {
+            return;
+        };
         part.attempts += 1;
         if part.attempts > self.config.cluster.max_redirects.saturating_mul(4) {
             return self.complete(tag, ProxyError::BackendDown.reply());
@@ -164,7 +203,8 @@ impl Session {
         let now = Instant::now();
         if !self.retries.is_empty() {
             self.routes = self.proxy.cluster.routes();
-            let (due, later): (Vec<_>, Vec<_>) = self.retries.drain(..).partition(|(at, _)| *at <= now);
+            let (due, later): (Vec<_>, Vec<_>) =
+                self.retries.drain(..).partition(|(at, _)| *at <= now);
             self.retries = later;
             due.into_iter().for_each(|(_, tag)| self.send(tag));
         }
@@ -176,22 +216,32 @@ impl Session {
     /// MGET, MSET, DEL, UNLINK, EXISTS, TOUCH across slots: one part per slot.
     fn fan_out(&mut self, kind: FanOut, args: &[Bytes]) {
         let step = if kind == FanOut::Mset { 2 } else { 1 };
-        let Some((name, rest)) = args.split_first() else { return };
+        let Some((name, rest)) = args.split_first() else {
+            return;
+        };
         if rest.len() % step != 0 {
-            return self.reply_err(ProxyError::Other("wrong number of arguments for 'mset' command".to_owned()));
+            return self.reply_err(ProxyError::Other(
+                "wrong number of arguments for 'mset' command".to_owned(),
+            ));
         }
         let mut groups: Vec<(Slot, Vec<&Bytes>)> = Vec::new();
         let mut order = Vec::with_capacity(rest.len() / step);
         for chunk in rest.chunks(step) {
             let slot = key_slot(&chunk[0]);
-            let index = groups.iter().position(|(s, _)| *s == slot).unwrap_or_else(|| {
-                groups.push((slot, vec![name]));
-                groups.len() - 1
-            });
+            let index = groups
+                .iter()
+                .position(|(s, _)| *s == slot)
+                .unwrap_or_else(|| {
+                    groups.push((slot, vec![name]));
+                    groups.len() - 1
+                });
             groups[index].1.extend(chunk);
             order.push(index as u32);
         }
-        let parts = groups.into_iter().map(|(slot, part_args)| Part::new(self.encode(&part_args), Route::Slot(slot))).collect();
+        let parts: Vec<Part> = groups
+            .into_iter()
+            .map(|(slot, part_args)| Part::new(self.encode(&part_args), Route::Slot(slot)))
+            .collect();
         let merger = match kind {
             FanOut::Mget => Merger::Mget { order },
             FanOut::Mset => Merger::AllOk,
@@ -204,38 +254,62 @@ impl Session {
     /// The same request to every master.
     pub(super) fn all_masters(&mut self, merger: Merger, args: &[Bytes]) {
         let payload = self.encode(args);
-        let parts = self.routes.masters().iter().map(|m| Part::new(payload.clone(), Route::Node(m.addr.clone()))).collect();
+        let parts: Vec<Part> = self
+            .routes
+            .masters()
+            .iter()
+            .map(|m| Part::new(payload.clone(), Route::Node(m.addr.clone())))
+            .collect();
         let deadline = Some(self.deadline);
         self.start(parts, merger, deadline, true);
     }
 
     /// SCAN with a proxy cursor: `node_cursor * SCAN_STRIDE + master_index`.
     fn scan(&mut self, args: &[Bytes]) {
-        let Some(cursor) = args.get(1).and_then(|c| std::str::from_utf8(c).ok()?.parse::<u64>().ok()) else {
+        let Some(cursor) = args
+            .get(1)
+            .and_then(|c| std::str::from_utf8(c).ok()?.parse::<u64>().ok())
+        else {
             return self.reply_err(ProxyError::Other("invalid cursor".to_owned()));
         };
         let masters = self.routes.masters().len();
         let master = (cursor % SCAN_STRIDE) as usize;
         let Some(node) = self.routes.masters().get(master) else {
-            return self.reply_err(if masters == 0 { ProxyError::SlotNotServed } else { ProxyError::Other("invalid cursor".to_owned()) });
+            return self.reply_err(if masters == 0 {
+                ProxyError::SlotNotServed
+            } else {
+                ProxyError::Other("invalid cursor".to_owned())
+            });
         };
         let addr = node.addr.clone();
         let mut node_args = args.to_vec();
         node_args[1] = Bytes::from((cursor / SCAN_STRIDE).to_string());
         let payload = self.encode(&node_args);
         let deadline = Some(self.deadline);
-        self.start(vec![Part::new(payload, Route::Node(addr))], Merger::Scan { master, masters }, deadline, true);
+        self.start(
+            [Part::new(payload, Route::Node(addr))],
+            Merger::Scan { master, masters },
+            deadline,
+            true,
+        );
     }
 
     /// BLPOP and friends: on the session's own connection to the slot's owner, with no
     /// proxy deadline (the command carries its own timeout).
     fn blocking(&mut self, slot: Option<Slot>, args: &[Bytes]) {
-        let owner = slot.and_then(|s| self.routes.owner(s)).map(|n| n.addr.clone());
+        let owner = slot
+            .and_then(|s| self.routes.owner(s))
+            .map(|n| n.addr.clone());
         let Some(addr) = owner else {
             return self.reply_err(ProxyError::SlotNotServed);
         };
         let payload = self.encode(args);
-        self.start(vec![Part::new(payload, Route::Private(addr))], Merger::Pass, None, true);
+        self.start(
+            [Part::new(payload, Route::Private(addr))],
+            Merger::Pass,
+            None,
+            true,
+        );
     }
 
     /// The session's own connection to `addr`, opened on first use.
@@ -265,5 +339,8 @@ fn merger_for(merge: Merge) -> Merger {
 
 /// What a RESP2 client in subscribed mode may still send.
 fn pubsub_allowed(name: &str) -> bool {
-    matches!(name, "subscribe" | "psubscribe" | "unsubscribe" | "punsubscribe" | "ping" | "quit" | "reset")
+    matches!(
+        name,
+        "subscribe" | "psubscribe" | "unsubscribe" | "punsubscribe" | "ping" | "quit" | "reset"
+    )
 }

@@ -41,10 +41,16 @@ impl Session {
             },
             _ if name.starts_with("client|") => self.client_command(name, args),
             _ if name == "command" || name.starts_with("command|") => {
-                let version = if self.client.proto == Proto::Resp3 { RespVersion::Resp3 } else { RespVersion::Resp2 };
+                let version = if self.client.proto == Proto::Resp3 {
+                    RespVersion::Resp3
+                } else {
+                    RespVersion::Resp2
+                };
                 self.reply_frame(command_reply(args, version));
             }
-            "cluster|keyslot" => self.reply_frame(Frame::Integer(i64::from(key_slot(&args[2]).get()))),
+            "cluster|keyslot" => {
+                self.reply_frame(Frame::Integer(i64::from(key_slot(&args[2]).get())))
+            }
             "info" => self.info(args),
             "time" => self.time(),
             "quit" => {
@@ -90,7 +96,11 @@ impl Session {
         };
         let mut rest = args.get(2..).unwrap_or_default();
         while let Some(option) = rest.first() {
-            match (option.to_ascii_lowercase().as_slice(), rest.get(1), rest.get(2)) {
+            match (
+                option.to_ascii_lowercase().as_slice(),
+                rest.get(1),
+                rest.get(2),
+            ) {
                 (b"auth", Some(user), Some(password)) => {
                     if let Err(err) = self.authenticate(&[user.clone(), password.clone()]) {
                         return self.reply_err(err);
@@ -101,7 +111,12 @@ impl Session {
                     self.set_name(name);
                     rest = &rest[2..];
                 }
-                _ => return self.reply_err(ProxyError::Other(format!("Syntax error in HELLO option '{}'", String::from_utf8_lossy(option)))),
+                _ => {
+                    return self.reply_err(ProxyError::Other(format!(
+                        "Syntax error in HELLO option '{}'",
+                        String::from_utf8_lossy(option)
+                    )))
+                }
             }
         }
         if !self.client.authed {
@@ -122,7 +137,9 @@ impl Session {
 
     fn set_name(&mut self, name: &Bytes) {
         self.client.name = String::from_utf8_lossy(name).into_owned();
-        self.proxy.clients.set_name(self.id, self.client.name.clone());
+        self.proxy
+            .clients
+            .set_name(self.id, self.client.name.clone());
     }
 
     /// `CLIENT SETNAME/GETNAME/ID/INFO/LIST/REPLY ON` about the proxy's own clients.
@@ -155,7 +172,14 @@ impl Session {
     }
 
     fn client_line(&self, id: u64, name: &str) -> String {
-        let addr = self.proxy.clients.list().into_iter().find(|(i, _)| *i == id).map(|(_, r)| r.addr).unwrap_or_default();
+        let addr = self
+            .proxy
+            .clients
+            .list()
+            .into_iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, r)| r.addr)
+            .unwrap_or_default();
         format!("id={id} addr={addr} name={name} db=0\n")
     }
 
@@ -174,8 +198,13 @@ impl Session {
     }
 
     fn time(&mut self) {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-        self.reply_frame(Frame::Array(vec![Frame::bulk(now.as_secs().to_string()), Frame::bulk(now.subsec_micros().to_string())]));
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        self.reply_frame(Frame::Array(vec![
+            Frame::bulk(now.as_secs().to_string()),
+            Frame::bulk(now.subsec_micros().to_string()),
+        ]));
     }
 
     /// RESET: back to a fresh connection's state.

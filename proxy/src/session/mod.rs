@@ -87,7 +87,11 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(proxy: Arc<Proxy>, id: u64
     let routes = proxy.cluster.routes();
     let authed = config.proxy.password.is_none();
     let mut session = Session {
-        client: ClientState { authed, proto: Proto::Resp2, name: String::new() },
+        client: ClientState {
+            authed,
+            proto: Proto::Resp2,
+            name: String::new(),
+        },
         deadline: Instant::now(),
         proxy,
         config,
@@ -110,11 +114,18 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(proxy: Arc<Proxy>, id: u64
 }
 
 impl Session {
-    async fn run<S>(&mut self, mut stream: S, mut rx: mpsc::UnboundedReceiver<Reply>) -> std::io::Result<()>
+    async fn run<S>(
+        &mut self,
+        mut stream: S,
+        mut rx: mpsc::UnboundedReceiver<Reply>,
+    ) -> std::io::Result<()>
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
-        let limits = Limits { max_bulk_len: self.config.proxy.max_request_size, ..Limits::default() };
+        let limits = Limits {
+            max_bulk_len: self.config.proxy.max_request_size,
+            ..Limits::default()
+        };
         let mut decoder = RequestDecoder::new(limits);
         let mut input = BytesMut::with_capacity(16 * 1024);
         let mut out = BytesMut::with_capacity(16 * 1024);

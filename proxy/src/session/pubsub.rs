@@ -47,10 +47,20 @@ pub(super) async fn next(pubsub: &mut Option<PubSub>) -> Option<Bytes> {
 /// `(kind, count)` of a subscribe/unsubscribe confirmation.
 fn confirmation(frame: &Bytes) -> Option<(Bytes, i64)> {
     let mut buf = BytesMut::from(&frame[..]);
-    let (Frame::Array(items) | Frame::Push(items)) = ReplyDecoder::default().decode(&mut buf).ok()?? else { return None };
+    let (Frame::Array(items) | Frame::Push(items)) =
+        ReplyDecoder::default().decode(&mut buf).ok()??
+    else {
+        return None;
+    };
     let kind = items.first()?.as_bytes()?.to_ascii_lowercase();
-    let Some(Frame::Integer(count)) = items.get(2) else { return None };
-    matches!(&kind[..], b"subscribe" | b"unsubscribe" | b"psubscribe" | b"punsubscribe").then(|| (Bytes::from(kind), *count))
+    let Some(Frame::Integer(count)) = items.get(2) else {
+        return None;
+    };
+    matches!(
+        &kind[..],
+        b"subscribe" | b"unsubscribe" | b"psubscribe" | b"punsubscribe"
+    )
+    .then(|| (Bytes::from(kind), *count))
 }
 
 impl Session {
@@ -65,7 +75,12 @@ impl Session {
             let (commands, rx) = mpsc::unbounded_channel();
             let (tx, frames) = mpsc::unbounded_channel();
             let task = tokio::spawn(run(self.proxy.cluster.clone(), self.client.proto, rx, tx));
-            PubSub { commands, frames, task, count: 0 }
+            PubSub {
+                commands,
+                frames,
+                task,
+                count: 0,
+            }
         });
         let _ = pubsub.commands.send(args.to_vec());
     }
@@ -88,7 +103,9 @@ struct Subscriptions {
 
 impl Subscriptions {
     fn track(&mut self, args: &[Bytes]) {
-        let Some((name, rest)) = args.split_first() else { return };
+        let Some((name, rest)) = args.split_first() else {
+            return;
+        };
         let (set, add) = match name.to_ascii_lowercase().as_slice() {
             b"subscribe" => (&mut self.channels, true),
             b"psubscribe" => (&mut self.patterns, true),
@@ -107,9 +124,14 @@ impl Subscriptions {
 
     /// The commands that restore every subscription, and how many confirmations they bring.
     fn restore(&self, out: &mut BytesMut) -> usize {
-        for (command, set) in [("SUBSCRIBE", &self.channels), ("PSUBSCRIBE", &self.patterns)] {
+        for (command, set) in [
+            ("SUBSCRIBE", &self.channels),
+            ("PSUBSCRIBE", &self.patterns),
+        ] {
             if !set.is_empty() {
-                let args: Vec<&[u8]> = std::iter::once(command.as_bytes()).chain(set.iter().map(|c| &c[..])).collect();
+                let args: Vec<&[u8]> = std::iter::once(command.as_bytes())
+                    .chain(set.iter().map(|c| &c[..]))
+                    .collect();
                 encode_request(&args, out);
             }
         }
@@ -118,7 +140,12 @@ impl Subscriptions {
 }
 
 /// The connection task: (re)connect to a master, restore subscriptions, relay.
-async fn run(cluster: Arc<Cluster>, proto: Proto, mut commands: mpsc::UnboundedReceiver<Vec<Bytes>>, frames: mpsc::UnboundedSender<Bytes>) {
+async fn run(
+    cluster: Arc<Cluster>,
+    proto: Proto,
+    mut commands: mpsc::UnboundedReceiver<Vec<Bytes>>,
+    frames: mpsc::UnboundedSender<Bytes>,
+) {
     let mut subs = Subscriptions::default();
     loop {
         let addr = cluster.routes().masters().first().map(|m| m.addr.clone());
@@ -137,7 +164,12 @@ async fn run(cluster: Arc<Cluster>, proto: Proto, mut commands: mpsc::UnboundedR
 }
 
 /// Relays until the connection breaks (`true`: reconnect) or the session is gone (`false`).
-async fn relay(mut stream: TcpStream, subs: &mut Subscriptions, commands: &mut mpsc::UnboundedReceiver<Vec<Bytes>>, frames: &mpsc::UnboundedSender<Bytes>) -> bool {
+async fn relay(
+    mut stream: TcpStream,
+    subs: &mut Subscriptions,
+    commands: &mut mpsc::UnboundedReceiver<Vec<Bytes>>,
+    frames: &mpsc::UnboundedSender<Bytes>,
+) -> bool {
     let mut out = BytesMut::new();
     let mut swallow = subs.restore(&mut out);
     if stream.write_all(&out).await.is_err() {

@@ -40,7 +40,13 @@ pub struct Part {
 
 impl Part {
     pub fn new(payload: Bytes, route: Route) -> Part {
-        Part { payload, route, asking: false, attempts: 0, reply: None }
+        Part {
+            payload,
+            route,
+            asking: false,
+            attempts: 0,
+            reply: None,
+        }
     }
 }
 
@@ -58,11 +64,22 @@ pub struct Work {
 }
 
 impl Work {
-    pub fn new(parts: Vec<Part>, merger: Merger, deadline: Option<Instant>) -> Option<Work> {
+    pub fn new(
+        parts: impl IntoIterator<Item = Part>,
+        merger: Merger,
+        deadline: Option<Instant>,
+    ) -> Option<Work> {
         let mut parts = parts.into_iter();
         let first = parts.next()?;
         let rest: Vec<Part> = parts.collect();
-        Some(Work { remaining: rest.len() + 1, first, rest, merger, redirectable: true, deadline })
+        Some(Work {
+            remaining: rest.len() + 1,
+            first,
+            rest,
+            merger,
+            redirectable: true,
+            deadline,
+        })
     }
 
     pub fn part_count(&self) -> usize {
@@ -87,7 +104,10 @@ impl Work {
         if self.remaining > 0 {
             return None;
         }
-        let replies = std::iter::once(&mut self.first).chain(self.rest.iter_mut()).map(|p| p.reply.take().unwrap_or_default()).collect();
+        let replies = std::iter::once(&mut self.first)
+            .chain(self.rest.iter_mut())
+            .map(|p| p.reply.take().unwrap_or_default())
+            .collect();
         Some(self.merger.merge(replies, proto))
     }
 }
@@ -142,7 +162,12 @@ impl ReplyQueue {
 
     /// Marks entry `seq` done with `reply`.
     pub fn finish(&mut self, seq: u64, reply: Bytes) {
-        let Some(index) = seq.checked_sub(self.front).and_then(|i| usize::try_from(i).ok()) else { return };
+        let Some(index) = seq
+            .checked_sub(self.front)
+            .and_then(|i| usize::try_from(i).ok())
+        else {
+            return;
+        };
         if let Some(entry) = self.entries.get_mut(index) {
             *entry = Entry::Done(reply);
         }
@@ -155,7 +180,11 @@ impl ReplyQueue {
             out.extend_from_slice(reply);
             if let Some((command, arrived)) = self.labels.pop_front().flatten() {
                 let ok = !matches!(reply.first(), Some(b'-' | b'!'));
-                crate::metrics::metrics().command_done(command, ok, now.saturating_duration_since(arrived).as_secs_f64());
+                crate::metrics::metrics().command_done(
+                    command,
+                    ok,
+                    now.saturating_duration_since(arrived).as_secs_f64(),
+                );
             }
             self.entries.pop_front();
             self.front += 1;

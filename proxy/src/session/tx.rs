@@ -31,15 +31,21 @@ impl Session {
     /// MULTI, EXEC, DISCARD, WATCH, UNWATCH.
     pub(super) fn transaction(&mut self, name: &str, slot: Option<Slot>, args: &[Bytes]) {
         match name {
-            "multi" if self.tx.is_some() => self.reply_err(ProxyError::Other("MULTI calls can not be nested".to_owned())),
+            "multi" if self.tx.is_some() => self.reply_err(ProxyError::Other(
+                "MULTI calls can not be nested".to_owned(),
+            )),
             "multi" => {
                 self.tx = Some(Transaction::default());
                 self.reply_frame(Frame::ok());
             }
             "exec" => self.exec(),
-            "discard" if self.tx.take().is_none() => self.reply_err(ProxyError::Other("DISCARD without MULTI".to_owned())),
+            "discard" if self.tx.take().is_none() => {
+                self.reply_err(ProxyError::Other("DISCARD without MULTI".to_owned()))
+            }
             "discard" | "unwatch" => self.unwatch(),
-            "watch" if self.tx.is_some() => self.reply_err(ProxyError::Other("WATCH inside MULTI is not allowed".to_owned())),
+            "watch" if self.tx.is_some() => self.reply_err(ProxyError::Other(
+                "WATCH inside MULTI is not allowed".to_owned(),
+            )),
             _ => self.watch(slot, args),
         }
     }
@@ -83,7 +89,9 @@ impl Session {
         }
         let owner = match tx.slot {
             Some(slot) => self.routes.owner(slot).map(|n| n.addr.clone()),
-            None => watching.clone().or_else(|| self.routes.masters().first().map(|n| n.addr.clone())),
+            None => watching
+                .clone()
+                .or_else(|| self.routes.masters().first().map(|n| n.addr.clone())),
         };
         if watching.is_some() && watching != owner {
             return self.reply_err(ProxyError::CrossSlot);
@@ -94,14 +102,20 @@ impl Session {
         let mut payloads = vec![self.encode(&["MULTI"])];
         payloads.extend(tx.queued);
         payloads.push(self.encode(&["EXEC"]));
-        let parts = payloads.into_iter().map(|p| Part::new(p, Route::Private(addr.clone()))).collect();
+        let parts: Vec<Part> = payloads
+            .into_iter()
+            .map(|p| Part::new(p, Route::Private(addr.clone())))
+            .collect();
         let deadline = Some(self.deadline);
         self.start(parts, Merger::Exec, deadline, false);
     }
 
     /// WATCH on the session's own connection to the keys' owner.
     fn watch(&mut self, slot: Option<Slot>, args: &[Bytes]) {
-        let Some(addr) = slot.and_then(|s| self.routes.owner(s)).map(|n| n.addr.clone()) else {
+        let Some(addr) = slot
+            .and_then(|s| self.routes.owner(s))
+            .map(|n| n.addr.clone())
+        else {
             return self.reply_err(ProxyError::SlotNotServed);
         };
         if self.watching.as_ref().is_some_and(|w| *w != addr) {
@@ -122,6 +136,11 @@ impl Session {
     fn on_private(&mut self, addr: Arc<str>, args: &[Bytes]) {
         let payload = self.encode(args);
         let deadline = Some(self.deadline);
-        self.start(vec![Part::new(payload, Route::Private(addr))], Merger::Pass, deadline, false);
+        self.start(
+            [Part::new(payload, Route::Private(addr))],
+            Merger::Pass,
+            deadline,
+            false,
+        );
     }
 }
