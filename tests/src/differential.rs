@@ -19,7 +19,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use slotgate_protocol::resp::{encode, encode_request, FrameScanner, ReplyDecoder};
+use slotgate_protocol::resp::{
+    encode, encode_request, split_inline_args, FrameScanner, ReplyDecoder,
+};
 use slotgate_protocol::Frame;
 
 /// How long one reply may take before the connection is declared stuck.
@@ -130,117 +132,12 @@ impl Script {
     }
 }
 
-fn is_blank(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
-}
-
-fn hex_digit(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
-}
-
-/// Splits a line into arguments with redis-cli's (`sdssplitargs`) rules: blanks separate;
-/// `"…"` understands `\n \r \t \b \a \\ \"` and `\xHH`; `'…'` understands only `\'`; a
-/// closing quote must be followed by a blank or the end of the line.
+/// Splits a line into arguments with redis-cli's (`sdssplitargs`) rules, which the
+/// protocol crate's inline-command splitter implements.
 pub fn split_inline(line: &str) -> Result<Vec<Vec<u8>>, String> {
-    let line = line.as_bytes();
-    let mut args = Vec::new();
-    let mut i = 0;
-    loop {
-        while i < line.len() && is_blank(line[i]) {
-            i += 1;
-        }
-        if i == line.len() {
-            return Ok(args);
-        }
-        let (arg, next) = split_one(line, i)?;
-        args.push(arg);
-        i = next;
-    }
-}
-
-fn split_one(line: &[u8], start: usize) -> Result<(Vec<u8>, usize), String> {
-    match line[start] {
-        b'"' => split_double_quoted(line, start + 1),
-        b'\'' => split_single_quoted(line, start + 1),
-        _ => {
-            let end = line[start..]
-                .iter()
-                .position(|&b| is_blank(b))
-                .map_or(line.len(), |p| start + p);
-            Ok((line[start..end].to_vec(), end))
-        }
-    }
-}
-
-fn split_double_quoted(line: &[u8], mut i: usize) -> Result<(Vec<u8>, usize), String> {
-    let mut arg = Vec::new();
-    let at = |k: usize| line.get(k).copied();
-    loop {
-        match (at(i), at(i + 1)) {
-            (None, _) => return Err("unbalanced double quote".into()),
-            (Some(b'\\'), Some(b'x')) => {
-                let hex = at(i + 2)
-                    .and_then(hex_digit)
-                    .zip(at(i + 3).and_then(hex_digit));
-                match hex {
-                    Some((hi, lo)) => {
-                        arg.push(hi * 16 + lo);
-                        i += 4;
-                    }
-                    None => {
-                        arg.push(b'x');
-                        i += 2;
-                    }
-                }
-            }
-            (Some(b'\\'), Some(escaped)) => {
-                arg.push(match escaped {
-                    b'n' => b'\n',
-                    b'r' => b'\r',
-                    b't' => b'\t',
-                    b'b' => 0x08,
-                    b'a' => 0x07,
-                    other => other,
-                });
-                i += 2;
-            }
-            (Some(b'"'), after) => return closing_quote(arg, i, after),
-            (Some(b), _) => {
-                arg.push(b);
-                i += 1;
-            }
-        }
-    }
-}
-
-fn split_single_quoted(line: &[u8], mut i: usize) -> Result<(Vec<u8>, usize), String> {
-    let mut arg = Vec::new();
-    let at = |k: usize| line.get(k).copied();
-    loop {
-        match (at(i), at(i + 1)) {
-            (None, _) => return Err("unbalanced single quote".into()),
-            (Some(b'\\'), Some(b'\'')) => {
-                arg.push(b'\'');
-                i += 2;
-            }
-            (Some(b'\''), after) => return closing_quote(arg, i, after),
-            (Some(b), _) => {
-                arg.push(b);
-                i += 1;
-            }
-        }
-    }
-}
-
-fn closing_quote(
-    arg: Vec<u8>,
-    quote_at: usize,
-    after: Option<u8>,
-) -> Result<(Vec<u8>, usize), String> {
-    match after {
-        Some(b) if !is_blank(b) => Err("closing quote must be followed by a blank".into()),
-        _ => Ok((arg, quote_at + 1)),
-    }
+    split_inline_args(line.as_bytes())
+        .map(|args| args.iter().map(|arg| arg.to_vec()).collect())
+        .map_err(|err| err.to_string())
 }
 
 /// Builds the scripts of one family file; errors name the file line.

@@ -16,7 +16,7 @@ fn hex_value(b: u8) -> Option<u8> {
 }
 
 /// Splits one line (without its line ending) into arguments.
-pub(crate) fn split_inline_args(line: &[u8]) -> Result<Vec<Bytes>, ProtocolError> {
+pub fn split_inline_args(line: &[u8]) -> Result<Vec<Bytes>, ProtocolError> {
     // Redis works on a C string: a NUL byte ends the line.
     let line = match memchr::memchr(0, line) {
         Some(nul) => &line[..nul],

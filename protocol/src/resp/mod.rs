@@ -23,6 +23,7 @@ pub use decode::ReplyDecoder;
 pub use encode::{encode, encode_bulk, encode_request, format_double, header};
 pub use error::ProtocolError;
 pub use frame::Frame;
+pub use inline::split_inline_args;
 pub use limits::Limits;
 pub use request::{Request, RequestDecoder};
 pub use scan::FrameScanner;
