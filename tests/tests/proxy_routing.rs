@@ -5,13 +5,14 @@
 //! One cluster for the whole file (each test function runs in its own process in CI).
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use bytes::Bytes;
 use slotgate_protocol::Frame;
 use slotgate_tests::client::frame_text;
 use slotgate_tests::proxy::Slotgate;
 use slotgate_tests::redis::{ClusterSpec, RedisCluster, ServerKind};
-use slotgate_tests::Client;
+use slotgate_tests::{eventually, Client};
 
 fn bulk(s: &str) -> Frame {
     Frame::Bulk(Bytes::copy_from_slice(s.as_bytes()))
@@ -319,7 +320,7 @@ fn resp3(proxy: &Slotgate) {
 }
 
 fn password(cluster: &RedisCluster) {
-    let proxy = Slotgate::start(&[cluster.nodes[1].port], "password = \"sekret\"", "");
+    let proxy = Slotgate::start(&[cluster.nodes[1].port], "password = \"sekret\"\nmax_clients = 3", "");
     let mut c = proxy.client();
     assert_eq!(
         c.text(&["GET", "foo"]).unwrap(),
@@ -339,4 +340,10 @@ fn password(cluster: &RedisCluster) {
         Frame::Map(_)
     ));
     assert_eq!(hello.text(&["GET", "authed"]).unwrap(), "1");
+    // `max_clients`: with three connected, a fourth is refused.
+    let _third = proxy.client();
+    eventually(Duration::from_secs(5), || match proxy.client().cmd(&["PING"]) {
+        Ok(Frame::Error(text)) if &text[..] == b"ERR max number of clients reached" => Ok(()),
+        other => Err(format!("{other:?}")),
+    });
 }

@@ -3,8 +3,8 @@
 //! topology, so every rule is unit-tested.
 
 use bytes::Bytes;
-use slotgate_protocol::command::{Command, Routing};
-use slotgate_protocol::Slot;
+use slotgate_protocol::command::{Command, CrossSlot, Flags, Routing};
+use slotgate_protocol::{key_slot, Slot};
 
 pub use slotgate_protocol::command::{FanOut, Merge, Pin};
 
@@ -50,7 +50,7 @@ pub fn plan(args: &[Bytes]) -> Routed {
     };
     let name = command.name();
     let routing = command.routing();
-    let slot = match command.slot() {
+    let slot = match slot_of(&command) {
         Ok(slot) => slot,
         Err(_) if matches!(routing, Routing::FanOut(_)) => None,
         Err(_) => {
@@ -79,6 +79,18 @@ pub fn plan(args: &[Bytes]) -> Routed {
     Routed { name, plan }
 }
 
+/// The request's slot. Commands whose only key is the first argument (GET, SET, INCR, …
+/// — most traffic) take a fast path that allocates nothing; the rest ask the key specs.
+fn slot_of(command: &Command<'_>) -> Result<Option<Slot>, CrossSlot> {
+    let spec = command.spec;
+    if spec.first_key == 1 && spec.last_key == 1 && !spec.flags.contains(Flags::MOVABLEKEYS) {
+        if let Some(key) = command.args.get(1) {
+            return Ok(Some(key_slot(key)));
+        }
+    }
+    command.slot()
+}
+
 fn unsupported(name: &str) -> Plan {
     Plan::Fail(ProxyError::Unsupported(name.replace('|', " ")))
 }
@@ -91,7 +103,6 @@ fn is_blocking_stream_read(name: &str, args: &[Bytes]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use slotgate_protocol::key_slot;
 
     fn route(args: &[&str]) -> Plan {
         let args: Vec<Bytes> = args
@@ -104,6 +115,8 @@ mod tests {
     #[test]
     fn classes() {
         assert_eq!(route(&["GET", "foo"]), Plan::Slot(key_slot(b"foo")));
+        assert_eq!(route(&["SET", "foo", "1", "EX", "10"]), Plan::Slot(key_slot(b"foo")));
+        assert_eq!(route(&["GETEX", "foo", "PERSIST"]), Plan::Slot(key_slot(b"foo")));
         assert_eq!(route(&["mget", "{a}1", "{a}2"]), Plan::Slot(key_slot(b"a")));
         assert_eq!(route(&["MGET", "a", "b"]), Plan::FanOut(FanOut::Mget));
         assert_eq!(
