@@ -23,11 +23,12 @@ pub const COMMANDS: &[Spec] = &[
 /// `REPLCONF <option> <value> …`: what a replica tells its master before PSYNC. `ACK` and
 /// `GETACK` get no reply at all.
 fn replconf(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    if args.len() % 2 == 0 {
+    let pairs = args[1..].chunks_exact(2);
+    if !pairs.remainder().is_empty() {
         return Err(err::syntax());
     }
     let id = ctx.client.id;
-    for pair in args[1..].chunks(2) {
+    for pair in pairs {
         let (option, value) = (&pair[0], &pair[1]);
         if is(option, "listening-port") {
             let port = u16::try_from(int(value)?).map_err(|_| err::not_int())?;

@@ -193,7 +193,7 @@ fn load(
     payload: &[u8],
 ) -> Result<(), LinkError> {
     let databases = shared.state.lock().dbs.len();
-    let mut fresh = snapshot::read(payload, databases)?;
+    let (mut fresh, db) = snapshot::read(payload, databases)?;
     let record = {
         let mut state = shared.state.lock();
         current(&state, generation)?;
@@ -201,7 +201,7 @@ fn load(
             db.clear();
             db.swap_data(new);
         }
-        state.repl.synced(replid, offset);
+        state.repl.synced(replid, offset, db);
         if state.aof.is_some() {
             if let Err(e) = Aof::rewrite(&mut state) {
                 tracing::warn!("Rewriting the AOF after the sync: {e}");
@@ -227,8 +227,9 @@ async fn follow(
     mut conn: MasterConn,
 ) -> Result<Infallible, LinkError> {
     set_state(shared, generation, LinkState::Connected)?;
+    let db = shared.state.lock().repl.stream_db;
     let mut applier = Applier {
-        master: Client::detached(0, 2),
+        master: Client::detached(db, 2),
         decoder: RequestDecoder::default(),
         raw: BytesMut::from(&conn.buf[..]),
     };
@@ -308,6 +309,7 @@ impl Applier {
             }
         }
         state.repl.stream.append(self.raw.split_to(used).freeze());
+        state.repl.stream_db = self.master.db;
         if let Some(aof) = state.aof.as_mut() {
             if let Err(e) = aof.flush() {
                 tracing::error!("Error writing to the AOF file: {e}");

@@ -62,7 +62,8 @@ pub fn psync(ctx: &mut Ctx, replid: &[u8], from: i64, announce: bool) -> Result<
                 backlog.offset()
             };
             let reply = format!("FULLRESYNC {} {offset}", repl.replid);
-            let snapshot = super::snapshot::write(ctx.state);
+            let db = ctx.state.repl.stream_db;
+            let snapshot = super::snapshot::write(ctx.state, db);
             (offset + 1, Some(snapshot), reply)
         }
     };

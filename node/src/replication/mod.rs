@@ -120,6 +120,9 @@ pub struct Replication {
     /// Whether our data continues `replid`'s history, so PSYNC may try a partial resync
     /// (false on a fresh replica: `PSYNC ? -1`).
     resumable: bool,
+    /// The database our master's stream has selected, as of our offset (a replica's
+    /// stream continues in it after a reconnection or restart).
+    stream_db: usize,
 }
 
 impl Replication {
@@ -146,6 +149,7 @@ impl Replication {
             waits: wait::Waits::default(),
             stats: SyncStats::default(),
             changes: watch::channel(0).0,
+            stream_db: 0,
         }
     }
 
@@ -208,8 +212,9 @@ impl Replication {
     }
 
     /// Becomes a replica with `replid` at `offset` after loading a full snapshot.
-    fn synced(&mut self, replid: String, offset: i64) {
+    fn synced(&mut self, replid: String, offset: i64, db: usize) {
         self.replid = replid;
+        self.stream_db = db;
         self.replid2 = "0".repeat(40);
         self.second_offset = -1;
         self.resumable = true;

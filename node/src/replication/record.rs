@@ -1,9 +1,10 @@
 //! The replication record: a replica with an AOF saves, beside it in `dir`, which history
-//! its data belongs to — `<replid> <offset> <aof-size>` — after every applied batch and
-//! once a second. On restart, when the AOF loaded is exactly that size, the data is known
-//! to be that replid at that offset, and the replica asks its master for a partial resync
-//! (`PSYNC <replid> <offset+1>`). Any mismatch (a write after the record, a rewrite, a
-//! truncated tail) just means a full resync.
+//! its data belongs to — `<replid> <offset> <aof-size> <db>`, `db` being the database the
+//! stream had selected — after every applied batch and once a second. On restart, when
+//! the AOF loaded is exactly that size, the data is known to be that replid at that
+//! offset, and the replica asks its master for a partial resync (`PSYNC <replid>
+//! <offset+1>`). Any mismatch (a write after the record, a rewrite, a truncated tail) just
+//! means a full resync.
 
 use std::path::PathBuf;
 
@@ -32,11 +33,13 @@ pub fn capture(state: &mut State) -> Option<Record> {
     state.repl.master.as_ref()?;
     let aof = state.aof.as_mut()?;
     aof.flush().ok()?;
+    let repl = &state.repl;
     let text = format!(
-        "{} {} {}\n",
-        state.repl.replid,
-        state.repl.offset(),
-        aof.size
+        "{} {} {} {}\n",
+        repl.replid,
+        repl.offset(),
+        aof.size,
+        repl.stream_db
     );
     Some(Record {
         path: state.config.dir().join(FILE),
@@ -53,7 +56,7 @@ pub fn restore(state: &mut State) {
     let Ok(text) = std::fs::read_to_string(state.config.dir().join(FILE)) else {
         return;
     };
-    let Some((replid, offset, size)) = parse(&text) else {
+    let Some((replid, offset, size, db)) = parse(&text) else {
         return;
     };
     if size != aof_size {
@@ -64,15 +67,17 @@ pub fn restore(state: &mut State) {
     let repl = &mut state.repl;
     repl.replid = replid;
     repl.resumable = true;
+    repl.stream_db = db;
     repl.stream.lock().reset(offset);
 }
 
-fn parse(text: &str) -> Option<(String, i64, u64)> {
+fn parse(text: &str) -> Option<(String, i64, u64, usize)> {
     let mut words = text.split_whitespace();
     let replid = words.next().filter(|id| id.len() == 40)?.to_owned();
     let offset = words.next()?.parse().ok()?;
     let size = words.next()?.parse().ok()?;
-    Some((replid, offset, size))
+    let db = words.next()?.parse().ok()?;
+    Some((replid, offset, size, db))
 }
 
 #[cfg(test)]
@@ -83,10 +88,10 @@ mod tests {
     fn parses_only_whole_records() {
         let id = "a".repeat(40);
         assert_eq!(
-            parse(&format!("{id} 123 456\n")),
-            Some((id.clone(), 123, 456))
+            parse(&format!("{id} 123 456 2\n")),
+            Some((id.clone(), 123, 456, 2))
         );
-        assert_eq!(parse(&format!("{id} 123")), None);
+        assert_eq!(parse(&format!("{id} 123 456")), None);
         assert_eq!(parse("short 1 2"), None);
         assert_eq!(parse(""), None);
     }

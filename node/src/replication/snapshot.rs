@@ -3,7 +3,9 @@
 //! (Redis's polynomial); every length is bounds-checked, so a corrupt or hostile payload is
 //! an error, never a panic.
 //!
-//! Format: `SLOTGATE-SNAPSHOT-1\n`, then per non-empty database `0xFE db:u32`, then per key
+//! Format: `SLOTGATE-SNAPSHOT-1\n`, the database the stream has selected at the
+//! snapshot's offset (`db:u32`, so a replica of a replica continues in it), then per
+//! non-empty database `0xFE db:u32`, then per key
 //! `type:u8 expire:i64 (-1 = none) key` and the value (strings: bytes; lists and sets: a
 //! count and items; hashes: a count and field/value pairs; sorted sets: a count and
 //! member/score pairs), then `0xFF` and the CRC-64 of everything before it. Integers are
@@ -39,11 +41,13 @@ pub enum SnapshotError {
     Database(u32),
 }
 
-/// Serialises every live key of every database.
-pub fn write(state: &mut State) -> Vec<u8> {
+/// Serialises every live key of every database; `stream_db` is the database selected in
+/// the replication stream at this point.
+pub fn write(state: &mut State, stream_db: usize) -> Vec<u8> {
     let now = now_ms();
     let mut out = Vec::with_capacity(1024 + state.dbs.iter().map(|d| d.len() * 32).sum::<usize>());
     out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(stream_db as u32).to_le_bytes());
     for (index, db) in state.dbs.iter_mut().enumerate() {
         if db.is_empty() {
             continue;
@@ -109,8 +113,8 @@ fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
-/// Parses a snapshot into `databases` fresh databases.
-pub fn read(data: &[u8], databases: usize) -> Result<Vec<Db>, SnapshotError> {
+/// Parses a snapshot into `databases` fresh databases and the stream's database.
+pub fn read(data: &[u8], databases: usize) -> Result<(Vec<Db>, usize), SnapshotError> {
     let body_len = data.len().checked_sub(8).ok_or(SnapshotError::Truncated)?;
     let (body, sum) = data.split_at(body_len);
     if !body.starts_with(MAGIC) {
@@ -124,10 +128,14 @@ pub fn read(data: &[u8], databases: usize) -> Result<Vec<Db>, SnapshotError> {
         data: body,
         pos: MAGIC.len(),
     };
+    let stream_db = reader.u32()?;
+    if stream_db as usize >= databases {
+        return Err(SnapshotError::Database(stream_db));
+    }
     let mut current = 0usize;
     loop {
         match reader.u8()? {
-            END => return Ok(dbs),
+            END => return Ok((dbs, stream_db as usize)),
             SELECT_DB => {
                 let index = reader.u32()?;
                 current = index as usize;
@@ -296,8 +304,9 @@ mod tests {
     #[test]
     fn round_trip() {
         let mut state = sample();
-        let data = write(&mut state);
-        let mut dbs = read(&data, 16).unwrap();
+        let data = write(&mut state, 5);
+        let (mut dbs, stream_db) = read(&data, 16).unwrap();
+        assert_eq!(stream_db, 5);
         assert_eq!(dbs[0].len(), 3);
         assert_eq!(dbs[3].len(), 1);
         let list = dbs[0].get(b"l", 0).unwrap();
@@ -310,7 +319,7 @@ mod tests {
     #[test]
     fn corruption_is_an_error_not_a_panic() {
         let mut state = sample();
-        let data = write(&mut state);
+        let data = write(&mut state, 0);
         let mut flipped = data.clone();
         flipped[MAGIC.len() + 3] ^= 1;
         assert!(matches!(read(&flipped, 16), Err(SnapshotError::Checksum)));
