@@ -1,6 +1,7 @@
 //! Replication between real processes: a slotgate-node replica of a slotgate-node master —
 //! every type replicates, WAIT counts acknowledgements, the replica refuses writes with
-//! Redis's text, INFO replication / ROLE show Redis's fields, and REPLICAOF NO ONE promotes
+//! Redis's text, `masterauth` is used, INFO replication / ROLE show Redis's fields, and
+//! REPLICAOF NO ONE promotes
 //! with the old replid kept as replid2 so a sibling and the demoted master continue
 //! partially. Each scenario also runs against redis-server 7 to prove the test itself.
 
@@ -242,5 +243,21 @@ fn promotion_keeps_history_so_sibling_and_old_master_continue() {
             "{kind:?}:\n{stats}"
         );
         assert_eq!(field(&stats, "sync_full").as_deref(), Some("0"), "{kind:?}");
+    }
+}
+
+#[test]
+fn replica_authenticates_with_masterauth() {
+    for kind in KINDS {
+        let auth = [("requirepass", "s3cret")];
+        let (master, replica) = pair(kind, &auth, &[("masterauth", "s3cret")]);
+        let mut m = master.client();
+        m.cmd(&["SET", "k", "v"]).unwrap();
+        assert_eq!(m.text(&["WAIT", "1", "5000"]).unwrap(), "1", "{kind:?}");
+        assert_eq!(
+            replica.client().text(&["GET", "k"]).unwrap(),
+            "v",
+            "{kind:?}"
+        );
     }
 }
