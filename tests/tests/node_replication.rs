@@ -1,9 +1,9 @@
 //! Replication between real processes: a slotgate-node replica of a slotgate-node master —
 //! every type replicates, WAIT counts acknowledgements, the replica refuses writes with
 //! Redis's text, `masterauth` is used, INFO replication / ROLE show Redis's fields, and
-//! REPLICAOF NO ONE promotes
-//! with the old replid kept as replid2 so a sibling and the demoted master continue
-//! partially. Each scenario also runs against redis-server 7 to prove the test itself.
+//! REPLICAOF NO ONE promotes with the old replid kept as replid2 so a sibling and the
+//! demoted master continue partially. Each scenario also runs against redis-server 7 to
+//! prove the test itself.
 
 mod node_replication_common;
 
