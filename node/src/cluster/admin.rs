@@ -118,7 +118,7 @@ pub fn reset(ctx: &mut Ctx, mode: Option<&Bytes>) -> Reply {
     cluster.set_as_master(&me);
     cluster.migrating.clear();
     cluster.importing.clear();
-    cluster.slots.iter_mut().for_each(|owner| *owner = None);
+    (0..cluster.slots.len()).for_each(|slot| cluster.del_slot(slot));
     let others: Vec<NodeId> = cluster
         .nodes
         .keys()

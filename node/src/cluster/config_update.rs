@@ -15,11 +15,12 @@ pub fn update_slots(cluster: &mut Cluster, sender: &NodeId, config_epoch: u64, s
     }
     let my_master = cluster.my_master();
     let mut took_from_my_master = false;
+    let already = cluster.slots_of(sender);
     for slot in slots.iter().map(|s| s.index()) {
-        let owner = cluster.slots.get(slot).copied().flatten();
-        if owner == Some(*sender) || cluster.importing.contains_key(&slot) {
+        if already.get(slot) || cluster.importing.contains_key(&slot) {
             continue;
         }
+        let owner = cluster.slots.get(slot).copied().flatten();
         let newer = match owner {
             None => true,
             Some(owner) => cluster.epoch_of(&owner) < config_epoch,

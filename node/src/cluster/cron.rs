@@ -142,7 +142,7 @@ fn check_node(cluster: &mut Cluster, id: &NodeId, now: i64, node_timeout: i64) {
     }
     let delay = (now - node.ping_sent).min(now - node.data_recv);
     if delay > node_timeout && !node.is_failing() {
-        tracing::debug!("*** NODE {id} possibly failing");
+        tracing::info!("*** NODE {id} possibly failing");
         node.flags.pfail = true;
         cluster.todo_save = true;
     }

@@ -313,10 +313,7 @@ fn set_role(cluster: &mut Cluster, id: &NodeId, master: Option<NodeId>) {
         None => {}
         Some(master) => {
             if sender.is_master() {
-                let owned: Vec<usize> = (0..cluster.slots.len())
-                    .filter(|&s| cluster.slots.get(s).copied().flatten() == Some(*id))
-                    .collect();
-                owned.into_iter().for_each(|s| cluster.del_slot(s));
+                cluster.del_node_slots(id);
             }
             let master_known = cluster.nodes.contains_key(&master);
             if let Some(sender) = cluster.nodes.get_mut(id) {

@@ -36,6 +36,7 @@ use slotgate_protocol::topology::{NodeFlags, NodeId};
 
 use crate::config::Config;
 use crate::state::{now_ms, Shared, State};
+use bus::message::Body;
 use state::{Cluster, Node};
 
 /// A client's cluster flags.
@@ -113,6 +114,20 @@ pub fn spawn(shared: &Arc<Shared>) {
         }
         cron::run(shared).await;
     });
+}
+
+/// PUBLISH / SPUBLISH in cluster mode: every node (SPUBLISH: the shard) delivers it too.
+pub fn publish(state: &mut State, shard: bool, channel: &Bytes, message: &Bytes) {
+    let Some(cluster) = state.cluster.as_deref_mut() else {
+        return;
+    };
+    let (channel, message) = (channel.clone(), message.clone());
+    let body = if shard {
+        Body::PublishShard { channel, message }
+    } else {
+        Body::Publish { channel, message }
+    };
+    bus::send::broadcast(cluster, body, shard);
 }
 
 /// After the cluster state changed: drop keys of slots lost to another master, and save

@@ -42,6 +42,10 @@ pub struct Node {
     pub config_epoch: u64,
     pub repl_offset: u64,
     pub shard_id: NodeId,
+    /// The slots the slot table gives this node, and how many (both kept by `add_slot`
+    /// and `del_slot`).
+    pub slots: SlotBits,
+    pub num_slots: usize,
     /// Unix ms of the PING we wait an answer for; 0 when none is pending.
     pub ping_sent: i64,
     pub pong_recv: i64,
@@ -71,6 +75,8 @@ impl Node {
             config_epoch: 0,
             repl_offset: 0,
             shard_id: NodeId::random(),
+            slots: SlotBits::default(),
+            num_slots: 0,
             ping_sent: 0,
             pong_recv: 0,
             data_recv: 0,
@@ -209,37 +215,44 @@ impl Cluster {
     }
 
     pub fn add_slot(&mut self, slot: usize, owner: NodeId) {
+        self.del_slot(slot);
         if let Some(entry) = self.slots.get_mut(slot) {
             *entry = Some(owner);
+            if let Some(node) = self.nodes.get_mut(&owner) {
+                node.slots.set(slot);
+                node.num_slots += 1;
+            }
         }
     }
 
     pub fn del_slot(&mut self, slot: usize) {
-        if let Some(entry) = self.slots.get_mut(slot) {
-            *entry = None;
+        let old = self.slots.get_mut(slot).and_then(Option::take);
+        if let Some(node) = old.and_then(|id| self.nodes.get_mut(&id)) {
+            node.slots.clear(slot);
+            node.num_slots -= 1;
         }
+    }
+
+    /// Unassigns every slot of `id`.
+    pub fn del_node_slots(&mut self, id: &NodeId) {
+        let owned: Vec<usize> = self.slots_of(id).iter().map(|s| s.index()).collect();
+        owned.into_iter().for_each(|slot| self.del_slot(slot));
     }
 
     pub fn slot_count(&self, id: &NodeId) -> usize {
-        self.slots.iter().filter(|o| o.as_ref() == Some(id)).count()
+        self.nodes.get(id).map_or(0, |n| n.num_slots)
     }
 
     pub fn slots_of(&self, id: &NodeId) -> SlotBits {
-        let mut bits = SlotBits::default();
-        for (slot, owner) in self.slots.iter().enumerate() {
-            if owner.as_ref() == Some(id) {
-                bits.set(slot);
-            }
-        }
-        bits
+        self.nodes
+            .get(id)
+            .map(|n| n.slots.clone())
+            .unwrap_or_default()
     }
 
     /// Masters serving at least one slot (Redis's `cluster->size`).
     pub fn size(&self) -> usize {
-        let mut owners: Vec<&NodeId> = self.slots.iter().flatten().collect();
-        owners.sort_unstable();
-        owners.dedup();
-        owners.len()
+        self.masters_with_slots().count()
     }
 
     /// The replicas of `master`.
@@ -302,11 +315,7 @@ impl Cluster {
 
     /// Removes a node and everything that refers to it.
     pub fn del_node(&mut self, id: &NodeId) {
-        for owner in self.slots.iter_mut() {
-            if owner.as_ref() == Some(id) {
-                *owner = None;
-            }
-        }
+        self.del_node_slots(id);
         self.migrating.retain(|_, to| to != id);
         self.importing.retain(|_, from| from != id);
         for node in self.nodes.values_mut() {
@@ -335,11 +344,12 @@ impl Cluster {
         if me_master && !self.state_ok && now - self.started < WRITABLE_DELAY_MS {
             return;
         }
-        let uncovered = |owner: &Option<NodeId>| match owner.and_then(|id| self.nodes.get(&id)) {
-            None => true,
-            Some(node) => node.flags.fail,
-        };
-        let mut ok = !(require_full_coverage && self.slots.iter().any(uncovered));
+        let served: usize = self
+            .masters_with_slots()
+            .filter(|n| !n.flags.fail)
+            .map(|n| n.num_slots)
+            .sum();
+        let mut ok = !require_full_coverage || served == self.slots.len();
         let size = self.size();
         let reachable = self
             .masters_with_slots()
@@ -355,14 +365,14 @@ impl Cluster {
                 return;
             }
         }
+        if ok != self.state_ok {
+            tracing::info!("Cluster state changed: {}", if ok { "ok" } else { "fail" });
+        }
         self.state_ok = ok;
     }
 
     fn masters_with_slots(&self) -> impl Iterator<Item = &Node> + '_ {
-        let mut owners: Vec<NodeId> = self.slots.iter().flatten().copied().collect();
-        owners.sort_unstable();
-        owners.dedup();
-        owners.into_iter().filter_map(|id| self.nodes.get(&id))
+        self.nodes.values().filter(|n| n.num_slots > 0)
     }
 }
 

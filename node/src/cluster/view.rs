@@ -6,26 +6,43 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 use slotgate_protocol::topology::{
-    ranges_from_slots, ClusterNode, LinkState, NodeAddr, NodeHealth, NodeId, OpenSlot,
-    ShardNodeView, ShardRole, ShardView, SlotRange, SlotsEntry, SlotsNode,
+    ClusterNode, LinkState, NodeAddr, NodeHealth, NodeId, OpenSlot, ShardNodeView, ShardRole,
+    ShardView, SlotRange, SlotsEntry, SlotsNode,
 };
 use slotgate_protocol::Slot;
 
 use super::bus::message::Kind;
 use super::state::{Cluster, Node};
 
+/// The maximal runs of slots with one owner, in slot order.
+fn runs(cluster: &Cluster) -> Vec<(NodeId, SlotRange)> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    while start < cluster.slots.len() {
+        let owner = cluster.slots.get(start).copied().flatten();
+        let owned = owner.and_then(|id| cluster.nodes.get(&id)).map(|n| &n.slots);
+        let mut end = start;
+        while owned.is_some_and(|bits| bits.get(end + 1)) {
+            end += 1;
+        }
+        let range = Slot::new(start as u16)
+            .zip(Slot::new(end as u16))
+            .and_then(|(a, b)| SlotRange::new(a, b));
+        if let Some((owner, range)) = owner.zip(range) {
+            runs.push((owner, range));
+        }
+        start = end + 1;
+    }
+    runs
+}
+
 /// Every owner's slots as maximal ranges.
 pub fn ranges_by_owner(cluster: &Cluster) -> HashMap<NodeId, Vec<SlotRange>> {
-    let mut slots: HashMap<NodeId, Vec<Slot>> = HashMap::new();
-    for (slot, owner) in cluster.slots.iter().enumerate() {
-        if let (Some(owner), Some(slot)) = (owner, Slot::new(slot as u16)) {
-            slots.entry(*owner).or_default().push(slot);
-        }
+    let mut ranges: HashMap<NodeId, Vec<SlotRange>> = HashMap::new();
+    for (owner, range) in runs(cluster) {
+        ranges.entry(owner).or_default().push(range);
     }
-    slots
-        .into_iter()
-        .map(|(id, s)| (id, ranges_from_slots(s)))
-        .collect()
+    ranges
 }
 
 /// One node as a `CLUSTER NODES` line.
@@ -105,17 +122,14 @@ pub fn replica_lines(cluster: &Cluster, master: &NodeId) -> Vec<String> {
 
 /// The `CLUSTER INFO` text.
 pub fn info_text(cluster: &Cluster) -> String {
-    let assigned = cluster.slots.iter().flatten().count();
-    let (mut pfail, mut fail) = (0, 0);
-    for owner in cluster
-        .slots
-        .iter()
-        .flatten()
-        .filter_map(|id| cluster.nodes.get(id))
-    {
-        pfail += usize::from(owner.flags.pfail);
-        fail += usize::from(owner.flags.fail);
-    }
+    let owners = cluster.nodes.values();
+    let assigned: usize = owners.clone().map(|n| n.num_slots).sum();
+    let pfail: usize = owners
+        .clone()
+        .filter(|n| n.flags.pfail)
+        .map(|n| n.num_slots)
+        .sum();
+    let fail: usize = owners.filter(|n| n.flags.fail).map(|n| n.num_slots).sum();
     let mut text = String::new();
     let mut line = |k: &str, v: &dyn std::fmt::Display| {
         let _ = write!(text, "{k}:{v}\r\n");
@@ -167,32 +181,20 @@ fn slots_node(node: &Node) -> SlotsNode {
 
 /// The `CLUSTER SLOTS` entries: one per maximal run of slots with one owner.
 pub fn slots_entries(cluster: &Cluster) -> Vec<SlotsEntry> {
-    let mut entries: Vec<SlotsEntry> = Vec::new();
-    let mut start = 0;
-    while start < cluster.slots.len() {
-        let owner = cluster.slots.get(start).copied().flatten();
-        let mut end = start;
-        while cluster.slots.get(end + 1).copied().flatten() == owner && owner.is_some() {
-            end += 1;
-        }
-        let range = Slot::new(start as u16)
-            .zip(Slot::new(end as u16))
-            .and_then(|(a, b)| SlotRange::new(a, b));
-        if let (Some(master), Some(range)) = (owner.and_then(|id| cluster.nodes.get(&id)), range) {
-            let replicas = cluster
-                .replicas_of(&master.id)
-                .filter(|r| !r.flags.fail && r.repl_offset != 0)
-                .map(slots_node)
-                .collect();
-            entries.push(SlotsEntry {
-                range,
-                master: slots_node(master),
-                replicas,
-            });
-        }
-        start = end + 1;
-    }
-    entries
+    let entry = |(owner, range): (NodeId, SlotRange)| {
+        let master = cluster.nodes.get(&owner)?;
+        let replicas = cluster
+            .replicas_of(&owner)
+            .filter(|r| !r.flags.fail && r.repl_offset != 0)
+            .map(slots_node)
+            .collect();
+        Some(SlotsEntry {
+            range,
+            master: slots_node(master),
+            replicas,
+        })
+    };
+    runs(cluster).into_iter().filter_map(entry).collect()
 }
 
 fn shard_node(cluster: &Cluster, node: &Node) -> ShardNodeView {

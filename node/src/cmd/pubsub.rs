@@ -132,6 +132,7 @@ fn publish(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         Kind::Channel
     };
     let limit = pubsub_limit(ctx.state);
+    crate::cluster::publish(ctx.state, kind == Kind::Shard, &args[1], &args[2]);
     Ok(integer(
         ctx.state.pubsub.publish(kind, &args[1], &args[2], limit),
     ))

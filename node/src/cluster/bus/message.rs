@@ -83,6 +83,12 @@ impl Default for SlotBits {
     }
 }
 
+impl std::fmt::Debug for SlotBits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SlotBits({} slots)", self.iter().count())
+    }
+}
+
 impl SlotBits {
     pub fn get(&self, slot: usize) -> bool {
         self.0
@@ -93,6 +99,12 @@ impl SlotBits {
     pub fn set(&mut self, slot: usize) {
         if let Some(byte) = self.0.get_mut(slot / 8) {
             *byte |= 1 << (slot % 8);
+        }
+    }
+
+    pub fn clear(&mut self, slot: usize) {
+        if let Some(byte) = self.0.get_mut(slot / 8) {
+            *byte &= !(1 << (slot % 8));
         }
     }
 

@@ -3,8 +3,6 @@
 //! Messages go into a node's outbound link queue; replies on inbound links are returned
 //! to the caller, which writes them on the socket the request came from.
 
-use std::collections::HashSet;
-
 use bytes::Bytes;
 use rand::seq::SliceRandom;
 use slotgate_protocol::topology::NodeId;
@@ -62,13 +60,12 @@ fn gossip_entry(node: &Node) -> Gossip {
 /// n − 2), never myself, the receiver, handshake / address-less nodes or disconnected
 /// slotless ones — plus every node myself thinks may be failing.
 pub fn gossip_for(cluster: &Cluster, receiver: Option<&NodeId>) -> Vec<Gossip> {
-    let owners: HashSet<NodeId> = cluster.slots.iter().flatten().copied().collect();
     let eligible = |n: &&Node| {
         !n.flags.myself
             && Some(&n.id) != receiver
             && !n.flags.handshake
             && !n.flags.noaddr
-            && !(n.link.is_none() && !owners.contains(&n.id))
+            && !(n.link.is_none() && n.num_slots == 0)
     };
     let candidates: Vec<&Node> = cluster.nodes.values().filter(eligible).collect();
     let known = cluster.nodes.len();
