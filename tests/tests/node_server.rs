@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use slotgate_protocol::Frame;
 use slotgate_tests::redis::{RedisServer, ServerKind};
-use slotgate_tests::{eventually, free_port};
+use slotgate_tests::{eventually, free_port, Child};
 
 fn node(extra: &[(&str, &str)]) -> RedisServer {
     RedisServer::start(ServerKind::SlotgateNode, free_port(), extra)
@@ -54,8 +54,10 @@ fn replies_match_redis() {
         &["RENAME", "a", "a2"],
         &["EXISTS", "a", "a2", "b"],
         &["DEL", "a2", "b", "zz"],
-        &["OBJECT", "ENCODING", "n"],
-        &["OBJECT", "ENCODING", "s"],
+        &["SET", "e1", "12345"],
+        &["SET", "e2", "hello"],
+        &["OBJECT", "ENCODING", "e1"],
+        &["OBJECT", "ENCODING", "e2"],
         &["RPUSH", "l", "a", "b", "c", "b"],
         &["LRANGE", "l", "0", "-1"],
         &["LREM", "l", "1", "b"],
@@ -148,24 +150,35 @@ fn truncated_aof_tail_is_dropped_and_corrupt_middle_refused() {
     );
     server.kill();
     let mut data = std::fs::read(&path).unwrap();
-    data[30] = b'!';
+    // The `*` that starts the second command (after `SELECT 0`, 23 bytes).
+    data[23] = b'!';
     std::fs::write(&path, data).unwrap();
-    let out = Command::new(ServerKind::SlotgateNode.binary())
-        .args([
-            "--port",
-            &free_port().to_string(),
-            "--dir",
-            &server.dir.display().to_string(),
-            "--appendonly",
-            "yes",
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("byte offset"),
-        "{out:?}"
-    );
+    let port = free_port().to_string();
+    let dir = server.dir.display().to_string();
+    let args: Vec<String> = [
+        "--port",
+        &port,
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        &dir,
+        "--appendonly",
+        "yes",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut child = Child::spawn(
+        ServerKind::SlotgateNode.binary(),
+        &args,
+        server.dir.join("corrupt.log"),
+    )
+    .unwrap();
+    let status = child
+        .wait_exit(Duration::from_secs(20))
+        .expect("refuses to start");
+    assert!(!status.success());
+    assert!(child.log().contains("byte offset 23"), "{}", child.log());
 }
 
 #[test]

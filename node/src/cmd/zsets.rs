@@ -3,7 +3,6 @@
 //! BZPOPMIN/MAX.
 
 use bytes::Bytes;
-use slotgate_protocol::resp::format_double;
 use slotgate_protocol::Frame;
 
 use super::args::{float, int, is, owned, positive, read, timeout, upper, write, write_or_create};
@@ -235,7 +234,7 @@ fn with_scores(items: Vec<(Bytes, f64)>, scores: bool, resp: u8) -> Frame {
     Frame::Array(
         items
             .into_iter()
-            .flat_map(|(m, s)| [Frame::Bulk(m), Frame::Bulk(Bytes::from(format_double(s)))])
+            .flat_map(|(m, s)| [Frame::Bulk(m), Frame::Double(s)])
             .collect(),
     )
 }
