@@ -87,7 +87,7 @@ pub struct ClusterConfig {
     /// Redirections (MOVED/ASK) and retries (TRYAGAIN/CLUSTERDOWN) per request.
     #[serde(default = "defaults::max_redirects")]
     pub max_redirects: u8,
-    /// Shared, multiplexed connections per backend node; 0 = one per worker thread.
+    /// Shared, multiplexed connections per backend node on each worker thread (0 means 1).
     #[serde(default)]
     pub connections_per_node: usize,
 }
@@ -193,12 +193,9 @@ impl Config {
         }
     }
 
-    /// Shared connections per backend node.
+    /// Shared connections per backend node on each worker thread.
     pub fn connections_per_node(&self) -> usize {
-        match self.cluster.connections_per_node {
-            0 => self.workers(),
-            n => n,
-        }
+        self.cluster.connections_per_node.max(1)
     }
 }
 

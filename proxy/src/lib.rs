@@ -45,46 +45,88 @@ pub mod router;
 pub mod server;
 pub mod session;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use tokio::net::{TcpListener, UnixListener};
+use tokio::net::{TcpListener, TcpSocket, UnixListener};
+use tokio::runtime::Handle;
 
 use crate::backend::{LinkSettings, Pool};
 use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::server::Proxy;
 
-/// Runs the proxy until SIGINT or SIGTERM, on a multi-thread runtime sized by the config.
+/// Runs the proxy until SIGINT or SIGTERM, thread per core: each worker thread runs its own
+/// single-threaded runtime, accepts on its own `SO_REUSEPORT` listener (the kernel spreads
+/// clients over them) and owns its share of the backend connections, so a request never
+/// wakes another thread on its way to the backend and back. Worker 0, on the calling thread,
+/// also runs the topology refresh and the admin side.
 pub fn run(config: Config) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(config.workers()).enable_all().build()?;
-    runtime.block_on(serve(config))
+    let runtimes = (0..config.workers())
+        .map(|_| tokio::runtime::Builder::new_current_thread().enable_all().build())
+        .collect::<Result<Vec<_>, _>>()?;
+    let handles: Vec<Handle> = runtimes.iter().map(|r| r.handle().clone()).collect();
+    let listeners = handles
+        .iter()
+        .map(|handle| {
+            let _runtime = handle.enter();
+            listen(config.proxy.listen)
+        })
+        .collect::<std::io::Result<Vec<_>>>()?;
+    let (mut runtimes, mut listeners) = (runtimes.into_iter(), listeners.into_iter());
+    let (Some(main), Some(first)) = (runtimes.next(), listeners.next()) else {
+        anyhow::bail!("no worker threads");
+    };
+    let proxy = main.block_on(start(config, handles))?;
+    for (index, (runtime, listener)) in runtimes.zip(listeners).enumerate() {
+        let proxy = proxy.clone();
+        std::thread::Builder::new().name(format!("slotgate-worker-{}", index + 1)).spawn(move || {
+            backend::set_worker(index + 1);
+            runtime.block_on(server::accept_tcp(proxy, listener));
+        })?;
+    }
+    main.block_on(serve_until_shutdown(proxy, first))
 }
 
-/// Binds the listeners, discovers the cluster and serves until a shutdown signal.
+/// Serves on the current runtime alone (one worker) until SIGINT or SIGTERM; for embedding
+/// (`slotgate local`).
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(config.proxy.listen).await?;
-    let unix = match &config.proxy.unix_socket {
+    let listener = listen(config.proxy.listen)?;
+    let proxy = start(config, vec![Handle::current()]).await?;
+    serve_until_shutdown(proxy, listener).await
+}
+
+/// Discovers the cluster (waiting up to 5 s for a first slot map) and builds the shared
+/// state, with backend connections on the `workers` runtimes.
+async fn start(config: Config, workers: Vec<Handle>) -> anyhow::Result<Arc<Proxy>> {
+    let settings = LinkSettings {
+        user: config.cluster.user.clone(),
+        password: config.cluster.password.clone(),
+        connect_timeout: config.cluster.connect_timeout,
+    };
+    let pool = Pool::new(settings, config.connections_per_node(), workers);
+    let cluster = Arc::new(Cluster::new(&config.cluster, pool));
+    let first = tokio::time::timeout(Duration::from_secs(5), cluster.refresh()).await;
+    if let Err(err) = first.unwrap_or_else(|_| Err(anyhow::anyhow!("timed out"))) {
+        tracing::warn!(%err, "cluster not reachable yet; serving CLUSTERDOWN until it is");
+    }
+    tokio::spawn(cluster.clone().run_refresh());
+    tracing::info!(listen = %config.proxy.listen, workers = config.workers(), "slotgate serving");
+    Ok(Arc::new(Proxy { config: ArcSwap::from_pointee(config), cluster, clients: Default::default(), started: Instant::now() }))
+}
+
+/// Accepts on `listener` (and the unix socket, if configured), runs the admin side, and
+/// returns on SIGINT or SIGTERM.
+async fn serve_until_shutdown(proxy: Arc<Proxy>, listener: TcpListener) -> anyhow::Result<()> {
+    let unix = match &proxy.config.load().proxy.unix_socket {
         Some(path) => {
             let _ = std::fs::remove_file(path);
             Some(UnixListener::bind(path)?)
         }
         None => None,
     };
-    let settings = LinkSettings {
-        user: config.cluster.user.clone(),
-        password: config.cluster.password.clone(),
-        connect_timeout: config.cluster.connect_timeout,
-    };
-    let pool = Pool::new(settings, config.connections_per_node());
-    let cluster = Arc::new(Cluster::new(&config.cluster, pool));
-    if let Err(err) = tokio::time::timeout(Duration::from_secs(5), cluster.refresh()).await.unwrap_or_else(|_| Err(anyhow::anyhow!("timed out"))) {
-        tracing::warn!(%err, "cluster not reachable yet; serving CLUSTERDOWN until it is");
-    }
-    tokio::spawn(cluster.clone().run_refresh());
-    tracing::info!(listen = %config.proxy.listen, "slotgate serving");
-    let proxy = Arc::new(Proxy { config: ArcSwap::from_pointee(config), cluster, clients: Default::default(), started: Instant::now() });
     let tcp = tokio::spawn(server::accept_tcp(proxy.clone(), listener));
     let unix = unix.map(|listener| tokio::spawn(server::accept_unix(proxy.clone(), listener)));
     let _ops = ops::start(&proxy).await?;
@@ -95,6 +137,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         unix.abort();
     }
     Ok(())
+}
+
+/// A listener that shares its port with the other workers' (`SO_REUSEPORT`).
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.set_reuseport(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
 }
 
 async fn shutdown_signal() {

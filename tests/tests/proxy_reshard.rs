@@ -6,11 +6,12 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
+use std::time::Duration;
 
 use slotgate_tests::client::frame_text;
 use slotgate_tests::proxy::Slotgate;
 use slotgate_tests::redis::{ClusterSpec, RedisCluster, ServerKind};
-use slotgate_tests::Client;
+use slotgate_tests::{eventually, Client};
 
 /// Writes and reads back `key:<worker>:<i>` in a loop; returns the replies that were wrong.
 fn worker(port: u16, id: usize, stop: Arc<AtomicBool>) -> (usize, Vec<String>) {
@@ -60,6 +61,8 @@ fn resharding_behind_the_proxy_is_invisible() {
         })
         .collect();
     for (from, to) in [(masters[0], masters[1]), (masters[1], masters[2])] {
+        // redis-cli refuses to reshard until every node agrees on the last move.
+        eventually(Duration::from_secs(30), || cluster.check());
         let out = Command::new("redis-cli")
             .args(["--cluster", "reshard", &format!("127.0.0.1:{from}")])
             .args([

@@ -320,7 +320,11 @@ fn resp3(proxy: &Slotgate) {
 }
 
 fn password(cluster: &RedisCluster) {
-    let proxy = Slotgate::start(&[cluster.nodes[1].port], "password = \"sekret\"\nmax_clients = 3", "");
+    let proxy = Slotgate::start(
+        &[cluster.nodes[1].port],
+        "password = \"sekret\"\nmax_clients = 3",
+        "",
+    );
     let mut c = proxy.client();
     assert_eq!(
         c.text(&["GET", "foo"]).unwrap(),
@@ -342,8 +346,10 @@ fn password(cluster: &RedisCluster) {
     assert_eq!(hello.text(&["GET", "authed"]).unwrap(), "1");
     // `max_clients`: with three connected, a fourth is refused.
     let _third = proxy.client();
-    eventually(Duration::from_secs(5), || match proxy.client().cmd(&["PING"]) {
-        Ok(Frame::Error(text)) if &text[..] == b"ERR max number of clients reached" => Ok(()),
-        other => Err(format!("{other:?}")),
+    eventually(Duration::from_secs(5), || {
+        match proxy.client().cmd(&["PING"]) {
+            Ok(Frame::Error(text)) if &text[..] == b"ERR max number of clients reached" => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
     });
 }

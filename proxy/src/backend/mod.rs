@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
+use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 
 pub use link::{open, query, LinkSettings};
@@ -88,8 +89,18 @@ impl Backend {
     /// Starts a connection task to `addr`; it connects when its first job arrives and ends
     /// when every handle is dropped.
     pub fn spawn(addr: Arc<str>, proto: Proto, settings: Arc<LinkSettings>) -> Backend {
+        Backend::spawn_on(&Handle::current(), addr, proto, settings)
+    }
+
+    /// Like [`Backend::spawn`], with the task on the given runtime.
+    pub fn spawn_on(
+        runtime: &Handle,
+        addr: Arc<str>,
+        proto: Proto,
+        settings: Arc<LinkSettings>,
+    ) -> Backend {
         let (jobs, rx) = mpsc::unbounded_channel();
-        tokio::spawn(conn::run(addr, proto, settings, rx));
+        runtime.spawn(conn::run(addr, proto, settings, rx));
         Backend { jobs }
     }
 
@@ -101,34 +112,57 @@ impl Backend {
     }
 }
 
-/// The shared connections to one node: `per_node` of each protocol, created lazily.
+/// The shared connections to one node, for each protocol and each worker thread:
+/// `per_worker` connections apiece, connecting lazily.
 #[derive(Debug, Clone)]
 pub struct NodeLinks {
     pub addr: Arc<str>,
-    links: Arc<[Vec<Backend>; 2]>,
+    /// `[protocol][worker][k]`.
+    links: Arc<[Vec<Vec<Backend>>; 2]>,
 }
 
 impl NodeLinks {
-    /// The connection a session uses: sessions spread over the node's connections by id.
+    /// The connection a session uses: one of its own worker thread's, spread by session id.
     pub fn pick(&self, proto: Proto, session: u64) -> &Backend {
-        let links = &self.links[proto as usize];
-        &links[(session % links.len() as u64) as usize]
+        let by_worker = &self.links[proto as usize];
+        let mine = &by_worker[worker() % by_worker.len()];
+        &mine[(session % mine.len() as u64) as usize]
     }
 }
 
-/// Every node's shared connections, kept across topology changes.
+thread_local! {
+    /// This thread's worker index (see [`set_worker`]).
+    static WORKER: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Marks the current thread as worker `index`: its sessions use that worker's connections.
+pub fn set_worker(index: usize) {
+    WORKER.with(|w| w.set(index));
+}
+
+fn worker() -> usize {
+    WORKER.with(std::cell::Cell::get)
+}
+
+/// Every node's shared connections, kept across topology changes. Each worker thread
+/// runs its own connection tasks, so a session and the connections it uses share a thread
+/// and hand requests over without waking another one.
 #[derive(Debug)]
 pub struct Pool {
     settings: Arc<LinkSettings>,
-    per_node: usize,
+    per_worker: usize,
+    /// The runtime of each worker thread, where its connection tasks run.
+    workers: Vec<Handle>,
     nodes: Mutex<HashMap<Arc<str>, NodeLinks>>,
 }
 
 impl Pool {
-    pub fn new(settings: LinkSettings, per_node: usize) -> Pool {
+    /// A pool with `per_worker` connections per node on each of `workers`.
+    pub fn new(settings: LinkSettings, per_worker: usize, workers: Vec<Handle>) -> Pool {
         Pool {
             settings: Arc::new(settings),
-            per_node: per_node.max(1),
+            per_worker: per_worker.max(1),
+            workers,
             nodes: Mutex::new(HashMap::new()),
         }
     }
@@ -148,9 +182,12 @@ impl Pool {
         }
         let addr: Arc<str> = Arc::from(addr);
         let make = |proto| {
-            (0..self.per_node)
-                .map(|_| Backend::spawn(addr.clone(), proto, self.settings.clone()))
-                .collect()
+            let on = |handle: &Handle| {
+                (0..self.per_worker)
+                    .map(|_| Backend::spawn_on(handle, addr.clone(), proto, self.settings.clone()))
+                    .collect()
+            };
+            self.workers.iter().map(on).collect()
         };
         let links = NodeLinks {
             addr: addr.clone(),

@@ -115,8 +115,14 @@ mod tests {
     #[test]
     fn classes() {
         assert_eq!(route(&["GET", "foo"]), Plan::Slot(key_slot(b"foo")));
-        assert_eq!(route(&["SET", "foo", "1", "EX", "10"]), Plan::Slot(key_slot(b"foo")));
-        assert_eq!(route(&["GETEX", "foo", "PERSIST"]), Plan::Slot(key_slot(b"foo")));
+        assert_eq!(
+            route(&["SET", "foo", "1", "EX", "10"]),
+            Plan::Slot(key_slot(b"foo"))
+        );
+        assert_eq!(
+            route(&["GETEX", "foo", "PERSIST"]),
+            Plan::Slot(key_slot(b"foo"))
+        );
         assert_eq!(route(&["mget", "{a}1", "{a}2"]), Plan::Slot(key_slot(b"a")));
         assert_eq!(route(&["MGET", "a", "b"]), Plan::FanOut(FanOut::Mget));
         assert_eq!(
