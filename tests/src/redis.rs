@@ -186,7 +186,8 @@ impl RedisCluster {
     }
 
     /// Waits until every node says `cluster_state:ok` and every master sees its replicas
-    /// `online`.
+    /// `online` (for slotgate-node, until replication lands: every node sees the
+    /// replicas in `CLUSTER NODES`).
     pub fn wait_healthy(&self) {
         let replicas = self.spec.replicas_per_master;
         eventually(Duration::from_secs(60), || -> Result<(), String> {
@@ -201,7 +202,13 @@ impl RedisCluster {
                 let repl = client
                     .text(&["INFO", "replication"])
                     .map_err(|e| e.to_string())?;
-                if repl.contains("role:master") && repl.matches("state=online").count() < replicas {
+                if self.spec.kind == ServerKind::SlotgateNode {
+                    let nodes = client.text(&["CLUSTER", "NODES"]).map_err(|e| e.to_string())?;
+                    let known = nodes.lines().filter(|l| l.split(' ').nth(2).is_some_and(|f| f.contains("slave"))).count();
+                    if known < replicas * self.spec.masters {
+                        return Err(format!("{}: replicas not known yet", node.port));
+                    }
+                } else if repl.contains("role:master") && repl.matches("state=online").count() < replicas {
                     return Err(format!("{}: replicas not online", node.port));
                 }
             }
