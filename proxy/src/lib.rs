@@ -65,7 +65,11 @@ use crate::server::Proxy;
 /// also runs the topology refresh and the admin side.
 pub fn run(config: Config) -> anyhow::Result<()> {
     let runtimes = (0..config.workers())
-        .map(|_| tokio::runtime::Builder::new_current_thread().enable_all().build())
+        .map(|_| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let handles: Vec<Handle> = runtimes.iter().map(|r| r.handle().clone()).collect();
     let listeners = handles
@@ -82,10 +86,12 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     let proxy = main.block_on(start(config, handles))?;
     for (index, (runtime, listener)) in runtimes.zip(listeners).enumerate() {
         let proxy = proxy.clone();
-        std::thread::Builder::new().name(format!("slotgate-worker-{}", index + 1)).spawn(move || {
-            backend::set_worker(index + 1);
-            runtime.block_on(server::accept_tcp(proxy, listener));
-        })?;
+        std::thread::Builder::new()
+            .name(format!("slotgate-worker-{}", index + 1))
+            .spawn(move || {
+                backend::set_worker(index + 1);
+                runtime.block_on(server::accept_tcp(proxy, listener));
+            })?;
     }
     main.block_on(serve_until_shutdown(proxy, first))
 }
@@ -114,7 +120,12 @@ async fn start(config: Config, workers: Vec<Handle>) -> anyhow::Result<Arc<Proxy
     }
     tokio::spawn(cluster.clone().run_refresh());
     tracing::info!(listen = %config.proxy.listen, workers = config.workers(), "slotgate serving");
-    Ok(Arc::new(Proxy { config: ArcSwap::from_pointee(config), cluster, clients: Default::default(), started: Instant::now() }))
+    Ok(Arc::new(Proxy {
+        config: ArcSwap::from_pointee(config),
+        cluster,
+        clients: Default::default(),
+        started: Instant::now(),
+    }))
 }
 
 /// Accepts on `listener` (and the unix socket, if configured), runs the admin side, and
@@ -141,7 +152,11 @@ async fn serve_until_shutdown(proxy: Arc<Proxy>, listener: TcpListener) -> anyho
 
 /// A listener that shares its port with the other workers' (`SO_REUSEPORT`).
 fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
     socket.set_reuseaddr(true)?;
     socket.set_reuseport(true)?;
     socket.bind(addr)?;

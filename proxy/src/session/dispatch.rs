@@ -46,6 +46,10 @@ impl Session {
             Plan::Pinned(Pin::Transaction, slot) => self.transaction(name, slot, &args),
             Plan::Pinned(Pin::Blocking, slot) => self.blocking(slot, &args),
             Plan::Pinned(Pin::Subscribe, _) => self.subscribe(&args),
+            // WAIT counts replicas that acknowledged the *connection's* last write. The
+            // client's writes travel on shared connections, where WAIT would hold every other
+            // client's traffic for its timeout, and a private connection has no writes to
+            // wait for; so WAIT is refused rather than answered wrongly.
             Plan::Pinned(Pin::Wait, _) => self.reply_err(ProxyError::Unsupported(name.to_owned())),
             Plan::Fail(err) => self.reply_err(err),
         }
