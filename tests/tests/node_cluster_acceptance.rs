@@ -331,6 +331,19 @@ fn check_add_node_and_reshard(cluster: &mut RedisCluster) {
     let written = writer.join().expect("writer thread");
     assert!(written > 0);
     eventually(Duration::from_secs(20), || cluster.check());
+    check_keys(seed);
+    let moved = cluster
+        .nodes
+        .last()
+        .unwrap()
+        .client()
+        .cmd(&["DBSIZE"])
+        .unwrap();
+    assert!(matches!(moved, Frame::Integer(n) if n > 0), "{moved:?}");
+}
+
+/// Every `key:<i>` holds `i`; the odd ones still have their TTL.
+fn check_keys(seed: u16) {
     let mut client = ClusterClient::new(seed);
     for i in 0..2000 {
         let key = format!("key:{i}");
@@ -344,14 +357,32 @@ fn check_add_node_and_reshard(cluster: &mut RedisCluster) {
             .unwrap();
         assert_eq!(ttl > 0, i % 2 == 1, "{key} ttl {ttl}");
     }
-    let moved = cluster
-        .nodes
-        .last()
-        .unwrap()
-        .client()
-        .cmd(&["DBSIZE"])
-        .unwrap();
-    assert!(matches!(moved, Frame::Integer(n) if n > 0), "{moved:?}");
+}
+
+/// Stops every node (SIGKILL) and starts it again: nodes.conf and the AOF bring the
+/// cluster and every key back.
+fn check_restart(cluster: &mut RedisCluster) {
+    let started = Instant::now();
+    cluster.nodes.iter_mut().for_each(RedisServer::kill);
+    cluster.nodes.iter_mut().for_each(RedisServer::restart);
+    eventually(Duration::from_secs(60), || -> Result<(), String> {
+        for node in &cluster.nodes {
+            let info = node
+                .client()
+                .text(&["CLUSTER", "INFO"])
+                .map_err(|e| e.to_string())?;
+            if info_field(&info, "cluster_state") != "ok" {
+                return Err(format!("{} not ok yet", node.port));
+            }
+        }
+        cluster.check().map(drop)
+    });
+    eprintln!(
+        "{:?}: all nodes restarted, cluster ok in {:?}",
+        cluster.spec.kind,
+        started.elapsed()
+    );
+    check_keys(cluster.nodes[0].port);
 }
 
 /// The concurrent client: writes `live:<n>` and reads back an earlier key each round.
@@ -395,6 +426,7 @@ fn scenario(kind: ServerKind) {
     check_moved_and_crossslot(&cluster);
     check_ask_and_tryagain(&cluster);
     check_add_node_and_reshard(&mut cluster);
+    check_restart(&mut cluster);
     eprintln!("{kind:?}: whole scenario {:?}", started.elapsed());
 }
 

@@ -38,7 +38,7 @@ fn tick(shared: &Arc<Shared>, state: &mut State, iteration: u64) {
     };
     expire(cluster, now, node_timeout);
     open_links(shared, cluster, now, node_timeout);
-    if iteration % 10 == 0 {
+    if iteration.is_multiple_of(10) {
         ping_random(cluster, now);
     }
     let ids: Vec<NodeId> = cluster.nodes.keys().copied().collect();

@@ -85,7 +85,7 @@ fn cluster(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         ("COUNTKEYSINSLOT", 3) => count_keys(ctx, &args[2]),
         ("GETKEYSINSLOT", 4) => get_keys(ctx, &args[2], &args[3]),
         ("ADDSLOTS" | "DELSLOTS", 3..) => slots_command(ctx, &sub, &args[2..], false),
-        ("ADDSLOTSRANGE" | "DELSLOTSRANGE", 4..) if n % 2 == 0 => {
+        ("ADDSLOTSRANGE" | "DELSLOTSRANGE", 4..) if n.is_multiple_of(2) => {
             slots_command(ctx, &sub, &args[2..], true)
         }
         ("FLUSHSLOTS", 2) => flush_slots(ctx),

@@ -61,11 +61,9 @@ fn gossip_entry(node: &Node) -> Gossip {
 /// slotless ones — plus every node myself thinks may be failing.
 pub fn gossip_for(cluster: &Cluster, receiver: Option<&NodeId>) -> Vec<Gossip> {
     let eligible = |n: &&Node| {
-        !n.flags.myself
-            && Some(&n.id) != receiver
-            && !n.flags.handshake
-            && !n.flags.noaddr
-            && !(n.link.is_none() && n.num_slots == 0)
+        let disconnected_slotless = n.link.is_none() && n.num_slots == 0;
+        let excluded = n.flags.myself || n.flags.handshake || n.flags.noaddr || disconnected_slotless;
+        !excluded && Some(&n.id) != receiver
     };
     let candidates: Vec<&Node> = cluster.nodes.values().filter(eligible).collect();
     let known = cluster.nodes.len();
