@@ -3,7 +3,8 @@
 //! real `redis-cli --cluster create … --cluster-replicas 1 -a strongpass`, CLUSTER INFO,
 //! `--cluster check`, MOVED / ASK / ASKING / CROSSSLOT / TRYAGAIN, `redis-cli -c`, then
 //! `--cluster add-node` and `--cluster reshard` of 1000 slots while a client keeps writing
-//! and reading, with every key and TTL checked afterwards.
+//! and reading, with every key and TTL checked afterwards; `--cluster fix` of an open slot,
+//! `--cluster rebalance`, `--cluster del-node`; and a restart of every node.
 
 use std::collections::HashMap;
 use std::process::Command;
@@ -359,6 +360,71 @@ fn check_keys(seed: u16) {
     }
 }
 
+/// `--cluster fix` closes a slot left MIGRATING on purpose; `--cluster rebalance` evens
+/// the slots out; `--cluster del-node` removes a replica.
+fn check_fix_rebalance_del_node(cluster: &mut RedisCluster) {
+    let seed = format!("127.0.0.1:{}", cluster.nodes[0].port);
+    let routing = ClusterClient::new(cluster.nodes[0].port);
+    let slot = key_slot(b"key:1").get();
+    let owner = routing.slots[&slot];
+    let target = routing
+        .slots
+        .values()
+        .copied()
+        .find(|p| *p != owner)
+        .expect("another master");
+    let target_id = Client::connect_auth(target, Some(PASSWORD))
+        .unwrap()
+        .text(&["CLUSTER", "MYID"])
+        .unwrap();
+    let mut source = Client::connect_auth(owner, Some(PASSWORD)).unwrap();
+    let migrating = [
+        "CLUSTER",
+        "SETSLOT",
+        &slot.to_string(),
+        "MIGRATING",
+        &target_id,
+    ];
+    assert_eq!(source.text(&migrating).unwrap(), "OK");
+    assert!(cluster.check().is_err(), "check must report the open slot");
+    redis_cli(&["--cluster", "fix", &seed]);
+    eventually(Duration::from_secs(20), || cluster.check());
+    let started = Instant::now();
+    redis_cli(&["--cluster", "rebalance", &seed]);
+    eprintln!(
+        "{:?}: rebalance took {:?}",
+        cluster.spec.kind,
+        started.elapsed()
+    );
+    eventually(Duration::from_secs(20), || cluster.check());
+    let nodes = cluster.nodes[0]
+        .client()
+        .text(&["CLUSTER", "NODES"])
+        .unwrap();
+    let replica = nodes
+        .lines()
+        .find(|l| l.split(' ').nth(2).is_some_and(|f| f.contains("slave")))
+        .expect("a replica");
+    let (id, port) = (
+        replica.split(' ').next().unwrap(),
+        replica.split([':', '@']).nth(1).unwrap(),
+    );
+    redis_cli(&["--cluster", "del-node", &seed, id]);
+    let port: u16 = port.parse().unwrap();
+    cluster.nodes.retain(|n| n.port != port);
+    eventually(Duration::from_secs(20), || -> Result<(), String> {
+        let info = cluster.nodes[0]
+            .client()
+            .text(&["CLUSTER", "INFO"])
+            .map_err(|e| e.to_string())?;
+        (info_field(&info, "cluster_known_nodes") == cluster.nodes.len().to_string())
+            .then_some(())
+            .ok_or(info)
+    });
+    eventually(Duration::from_secs(20), || cluster.check());
+    check_keys(cluster.nodes[0].port);
+}
+
 /// Stops every node (SIGKILL) and starts it again: nodes.conf and the AOF bring the
 /// cluster and every key back.
 fn check_restart(cluster: &mut RedisCluster) {
@@ -426,6 +492,7 @@ fn scenario(kind: ServerKind) {
     check_moved_and_crossslot(&cluster);
     check_ask_and_tryagain(&cluster);
     check_add_node_and_reshard(&mut cluster);
+    check_fix_rebalance_del_node(&mut cluster);
     check_restart(&mut cluster);
     eprintln!("{kind:?}: whole scenario {:?}", started.elapsed());
 }
