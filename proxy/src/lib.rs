@@ -14,15 +14,18 @@
 //! - [`error`]: every client-visible error and its RESP reply, in one place.
 //!
 //! The life of a request:
-//! 1. **accept** — [`server`] admits the connection and starts a [`session`].
+//! 1. **accept** — each worker thread (one per core, each its own single-threaded runtime)
+//!    accepts on its own `SO_REUSEPORT` listener; [`server`] admits the connection
+//!    (`max_clients`) and starts a [`session`] on that thread.
 //! 2. **parse** — the session takes every complete request from its read buffer at once
 //!    (zero-copy `Bytes` arguments, size limits enforced by the decoder).
 //! 3. **route** — [`router::plan`] looks the command up and picks a plan from its routing
 //!    class and its keys' slots; the slot's owner comes from the current [`cluster::Routes`]
 //!    snapshot, read without a lock.
 //! 4. **forward** — each part is encoded once and queued on the owner's shared connection;
-//!    the connection task writes everything queued since its last write in one write, and
-//!    matches replies FIFO, returning raw frame bytes tagged with (request, part).
+//!    the connection task (on the session's own worker thread) writes everything queued
+//!    during the scheduler turn in one write, and matches replies FIFO, returning raw
+//!    frame bytes tagged with (request, part).
 //! 5. **reply** — the session's reply queue restores request order; a MOVED/ASK/TRYAGAIN
 //!    reply is followed or retried instead of being shown; split requests are merged
 //!    ([`merge`]); ready replies are written to the client in one write per turn.
