@@ -279,12 +279,14 @@ fn from_known_sender(
     } else {
         header.master
     };
-    let dirty = sender_master.is_some_and(|m| cluster.slots_of(&m) != header.slots);
+    let view = sender_master.map(|m| cluster.slots_of(&m));
+    let dirty = view.as_ref().is_some_and(|v| *v != header.slots);
     if dirty && header.master.is_none() {
         update_slots(cluster, &id, header.config_epoch, &header.slots);
     }
-    if dirty {
-        let stale = header.slots.iter().find_map(|slot| {
+    if let Some(view) = view.filter(|_| dirty) {
+        let changed = header.slots.iter().filter(|s| !view.get(s.index()));
+        let stale = changed.into_iter().find_map(|slot| {
             let owner = cluster.owner(slot.index())?;
             (owner.id != id && cluster.epoch_of(&owner.id) > header.config_epoch)
                 .then_some(owner.id)

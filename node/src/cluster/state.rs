@@ -397,18 +397,20 @@ mod tests {
     }
 
     #[test]
-    fn state_needs_full_coverage() {
+    fn state_needs_full_coverage_and_waits_to_rejoin() {
         let mut c = cluster();
         c.update_state(10_000, true, 5000);
         assert!(!c.state_ok);
         let me = c.myself;
         (0..usize::from(SLOT_COUNT)).for_each(|s| c.add_slot(s, me));
-        c.update_state(10_000, true, 5000);
+        c.update_state(12_000, true, 5000);
+        assert!(!c.state_ok, "a master out of the minority waits the rejoin delay");
+        c.update_state(15_000, true, 5000);
         assert!(c.state_ok);
         c.del_slot(5);
-        c.update_state(10_000, true, 5000);
+        c.update_state(16_000, true, 5000);
         assert!(!c.state_ok);
-        c.update_state(10_000, false, 5000);
+        c.update_state(16_000, false, 5000);
         assert!(c.state_ok);
     }
 

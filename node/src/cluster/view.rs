@@ -20,7 +20,9 @@ fn runs(cluster: &Cluster) -> Vec<(NodeId, SlotRange)> {
     let mut start = 0;
     while start < cluster.slots.len() {
         let owner = cluster.slots.get(start).copied().flatten();
-        let owned = owner.and_then(|id| cluster.nodes.get(&id)).map(|n| &n.slots);
+        let owned = owner
+            .and_then(|id| cluster.nodes.get(&id))
+            .map(|n| &n.slots);
         let mut end = start;
         while owned.is_some_and(|bits| bits.get(end + 1)) {
             end += 1;

@@ -108,8 +108,17 @@ impl SlotBits {
         }
     }
 
+    /// The slots set, ascending (empty bytes skipped whole).
     pub fn iter(&self) -> impl Iterator<Item = Slot> + '_ {
-        Slot::all().filter(|s| self.get(s.index()))
+        self.0
+            .iter()
+            .enumerate()
+            .filter(|(_, &byte)| byte != 0)
+            .flat_map(|(i, &byte)| {
+                (0..8)
+                    .filter(move |bit| byte & (1 << bit) != 0)
+                    .filter_map(move |bit| Slot::new((i * 8 + bit) as u16))
+            })
     }
 }
 

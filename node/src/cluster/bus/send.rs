@@ -62,7 +62,8 @@ fn gossip_entry(node: &Node) -> Gossip {
 pub fn gossip_for(cluster: &Cluster, receiver: Option<&NodeId>) -> Vec<Gossip> {
     let eligible = |n: &&Node| {
         let disconnected_slotless = n.link.is_none() && n.num_slots == 0;
-        let excluded = n.flags.myself || n.flags.handshake || n.flags.noaddr || disconnected_slotless;
+        let excluded =
+            n.flags.myself || n.flags.handshake || n.flags.noaddr || disconnected_slotless;
         !excluded && Some(&n.id) != receiver
     };
     let candidates: Vec<&Node> = cluster.nodes.values().filter(eligible).collect();
