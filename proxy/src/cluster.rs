@@ -7,20 +7,20 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use slotgate_protocol::{Frame, Slot, SLOT_COUNT};
+use slotgate_protocol::topology::SlotMap;
+use slotgate_protocol::Slot;
 use tokio::sync::Notify;
 
 use crate::backend::{query, NodeLinks, Pool};
 use crate::config::ClusterConfig;
 
-const UNASSIGNED: u16 = u16::MAX;
-
-/// One immutable view of who serves which slot.
+/// One immutable view of who serves which slot: the protocol crate's [`SlotMap`] plus each
+/// shard master's shared connections.
 #[derive(Debug)]
 pub struct Routes {
-    /// Slot → index into `masters`, or `UNASSIGNED`.
-    slots: Box<[u16]>,
-    /// The masters, in the order of the first slot each owns.
+    /// Shards in the order of the first slot each serves (SCAN cursors count on it).
+    map: SlotMap,
+    /// `masters[i]` serves the slots of `map.shards()[i]`.
     masters: Vec<NodeLinks>,
 }
 
@@ -28,15 +28,24 @@ impl Routes {
     /// Nothing known yet: every slot is unserved.
     pub fn empty() -> Routes {
         Routes {
-            slots: vec![UNASSIGNED; usize::from(SLOT_COUNT)].into_boxed_slice(),
+            map: SlotMap::new(),
             masters: Vec::new(),
         }
     }
 
+    /// Routes for `map`, with each master's connections from `pool`.
+    fn new(map: SlotMap, pool: &Pool) -> Routes {
+        let map = by_first_slot(&map).unwrap_or(map);
+        let masters = map
+            .masters()
+            .map(|master| pool.node(&master.addr.to_string()))
+            .collect();
+        Routes { map, masters }
+    }
+
     /// The master serving `slot`, if any.
     pub fn owner(&self, slot: Slot) -> Option<&NodeLinks> {
-        let index = *self.slots.get(slot.index())?;
-        self.masters.get(usize::from(index))
+        self.masters.get(self.map.shard_index(slot)?)
     }
 
     /// Every master, in a stable order (by the first slot it owns).
@@ -44,67 +53,19 @@ impl Routes {
         &self.masters
     }
 
-    /// The index of the master with address `addr`.
-    pub fn master_index(&self, addr: &str) -> Option<usize> {
-        self.masters.iter().position(|m| &*m.addr == addr)
-    }
-
-    /// Builds routes from a `CLUSTER SLOTS` reply; an empty host means `fallback_host`.
-    fn from_cluster_slots(reply: &Frame, fallback_host: &str, pool: &Pool) -> Option<Routes> {
-        let Frame::Array(entries) = reply else {
-            return None;
-        };
-        let mut ranges: Vec<(u16, u16, String)> = Vec::with_capacity(entries.len());
-        for entry in entries {
-            let Frame::Array(fields) = entry else {
-                return None;
-            };
-            let (
-                Some(Frame::Integer(start)),
-                Some(Frame::Integer(end)),
-                Some(Frame::Array(master)),
-            ) = (fields.first(), fields.get(1), fields.get(2))
-            else {
-                return None;
-            };
-            let host = master
-                .first()
-                .and_then(Frame::as_bytes)
-                .map(|h| String::from_utf8_lossy(h).into_owned())?;
-            let Some(Frame::Integer(port)) = master.get(1) else {
-                return None;
-            };
-            let host = if host.is_empty() || host == "?" {
-                fallback_host.to_owned()
-            } else {
-                host
-            };
-            let (start, end) = (u16::try_from(*start).ok()?, u16::try_from(*end).ok()?);
-            if start > end || end >= SLOT_COUNT {
-                return None;
-            }
-            ranges.push((start, end, format!("{host}:{port}")));
-        }
-        ranges.sort_by_key(|r| r.0);
-        let mut routes = Routes::empty();
-        for (start, end, addr) in ranges {
-            let index = match routes.master_index(&addr) {
-                Some(index) => index,
-                None => {
-                    routes.masters.push(pool.node(&addr));
-                    routes.masters.len() - 1
-                }
-            };
-            let index = u16::try_from(index).ok()?;
-            routes.slots[usize::from(start)..=usize::from(end)].fill(index);
-        }
-        Some(routes)
-    }
-
     /// Whether every slot has an owner.
     pub fn is_complete(&self) -> bool {
-        self.slots.iter().all(|&s| s != UNASSIGNED)
+        self.map.is_complete()
     }
+}
+
+/// The same map with its shards numbered by the first slot each serves, so the master order
+/// does not depend on the order a node listed them in.
+fn by_first_slot(map: &SlotMap) -> Option<SlotMap> {
+    let shards = map.shards();
+    let ranges = map.ranges().into_iter();
+    SlotMap::from_assignments(ranges.filter_map(|(range, i)| Some((range, shards.get(i)?.clone()))))
+        .ok()
 }
 
 /// The live topology and its refresher.
@@ -176,22 +137,24 @@ impl Cluster {
         let mut last_err = anyhow::anyhow!("no seed nodes");
         for addr in candidates {
             let host = addr.rsplit_once(':').map_or("127.0.0.1", |(host, _)| host);
-            match query(&addr, self.pool.settings(), &["CLUSTER", "SLOTS"]).await {
-                Ok(reply) => match Routes::from_cluster_slots(&reply, host, &self.pool) {
-                    Some(routes) if routes.is_complete() || current.masters().is_empty() => {
-                        self.routes.store(Arc::new(routes));
-                        return Ok(());
-                    }
-                    Some(_) => {
-                        last_err =
-                            anyhow::anyhow!("{addr}: CLUSTER SLOTS does not cover every slot")
-                    }
-                    None => {
-                        last_err =
-                            anyhow::anyhow!("{addr}: unreadable CLUSTER SLOTS reply {reply:?}")
-                    }
-                },
-                Err(err) => last_err = anyhow::anyhow!("{addr}: {err}"),
+            let reply = match query(&addr, self.pool.settings(), &["CLUSTER", "SLOTS"]).await {
+                Ok(reply) => reply,
+                Err(err) => {
+                    last_err = anyhow::anyhow!("{addr}: {err}");
+                    continue;
+                }
+            };
+            match SlotMap::from_cluster_slots(&reply, host) {
+                Ok(map) if map.is_complete() || current.masters().is_empty() => {
+                    self.routes.store(Arc::new(Routes::new(map, &self.pool)));
+                    return Ok(());
+                }
+                Ok(_) => {
+                    last_err = anyhow::anyhow!("{addr}: CLUSTER SLOTS does not cover every slot")
+                }
+                Err(err) => {
+                    last_err = anyhow::anyhow!("{addr}: unreadable CLUSTER SLOTS reply: {err}")
+                }
             }
         }
         Err(last_err)

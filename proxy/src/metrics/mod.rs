@@ -16,6 +16,7 @@ use std::sync::{Mutex, OnceLock};
 
 use prometheus::{Encoder, Histogram, IntCounter, Registry, TextEncoder};
 use slotgate_protocol::command::table;
+use slotgate_protocol::redirect::ClusterError;
 
 use families::Families;
 pub use families::NAMES;
@@ -39,14 +40,13 @@ pub enum Redirect {
 }
 
 impl Redirect {
-    /// The kind of a raw redirection or retry reply (`-MOVED …`, `-ASK …`, `-TRYAGAIN …`;
-    /// anything else counts as CLUSTERDOWN).
-    pub fn of_reply(reply: &[u8]) -> Redirect {
-        match reply {
-            [b'-', b'M', b'O', b'V', b'E', b'D', ..] => Redirect::Moved,
-            [b'-', b'A', b'S', b'K', ..] => Redirect::Ask,
-            [b'-', b'T', b'R', b'Y', b'A', b'G', b'A', b'I', b'N', ..] => Redirect::TryAgain,
-            _ => Redirect::ClusterDown,
+    /// The kind of a cluster error reply (CROSSSLOT, never retried, counts as CLUSTERDOWN).
+    pub fn of(err: &ClusterError) -> Redirect {
+        match err {
+            ClusterError::Moved { .. } => Redirect::Moved,
+            ClusterError::Ask { .. } => Redirect::Ask,
+            ClusterError::TryAgain => Redirect::TryAgain,
+            ClusterError::ClusterDown(_) | ClusterError::CrossSlot => Redirect::ClusterDown,
         }
     }
 

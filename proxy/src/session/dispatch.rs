@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use slotgate_protocol::redirect::ClusterError;
 use slotgate_protocol::{key_slot, Slot};
 
 use super::queue::{Entry, Part, Route, Work};
@@ -14,7 +15,7 @@ use super::Session;
 use crate::backend::{BackendError, Job, Reply, Tag};
 use crate::error::ProxyError;
 use crate::merge::{Merger, SCAN_STRIDE};
-use crate::redirect::{classify, Redirect};
+use crate::redirect::classify;
 use crate::router::{self, FanOut, Merge, Pin, Plan};
 
 /// Commands a client may send before authenticating.
@@ -150,17 +151,17 @@ impl Session {
         let Some(redirect) = redirect else {
             return self.complete(tag, bytes);
         };
-        let kind = crate::metrics::Redirect::of_reply(&bytes);
+        let kind = crate::metrics::Redirect::of(&redirect);
         crate::metrics::metrics().redirect_seen(kind);
         if part.attempts >= max {
             return self.complete(tag, ProxyError::TooManyRedirects.reply());
         }
         part.attempts += 1;
         crate::metrics::metrics().redirect_retried(kind);
-        match redirect {
-            Redirect::Moved(addr) | Redirect::Ask(addr) => {
-                let addr: Arc<str> = Arc::from(addr);
-                part.asking = matches!(redirect, Redirect::Ask(_));
+        match &redirect {
+            ClusterError::Moved { addr, .. } | ClusterError::Ask { addr, .. } => {
+                part.asking = matches!(redirect, ClusterError::Ask { .. });
+                let addr: Arc<str> = Arc::from(addr.to_string());
                 part.route = match part.route {
                     Route::Private(_) => Route::Private(addr.clone()),
                     _ => Route::Node(addr.clone()),
@@ -170,7 +171,7 @@ impl Session {
                 }
                 self.send(tag);
             }
-            Redirect::Retry => self.retry_later(tag),
+            _ => self.retry_later(tag),
         }
     }
 
