@@ -29,7 +29,7 @@ fn config(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
                     .collect(),
             ))
         }
-        "SET" if args.len() >= 4 && args.len() % 2 == 0 => {
+        "SET" if args.len() >= 4 && args.len().is_multiple_of(2) => {
             let mut updated = ctx.state.config.clone();
             for pair in args[2..].chunks(2) {
                 let (name, value) = (

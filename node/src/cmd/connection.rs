@@ -248,7 +248,7 @@ fn kill(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         kill_ids(ctx, &[id]);
         return Ok(Frame::ok());
     }
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         return Err(err::syntax());
     }
     let mut skip_me = true;

@@ -40,7 +40,7 @@ fn hash<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a Map<Bytes, Bytes>
 }
 
 fn hset(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         return Err(err::arity(&String::from_utf8_lossy(&args[0])));
     }
     let h = write_or_create(ctx, &args[1], new_hash, Value::as_hash_mut)?;

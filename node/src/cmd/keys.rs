@@ -1,10 +1,10 @@
 //! Generic key commands: DEL, EXISTS, TYPE, RENAME, COPY, MOVE, the EXPIRE family, TTLs,
-//! KEYS, SCAN, RANDOMKEY, OBJECT.
+//! KEYS, RANDOMKEY, OBJECT.
 
 use bytes::Bytes;
 use slotgate_protocol::Frame;
 
-use super::args::{int, is, positive, upper};
+use super::args::{int, is, upper};
 use super::flag::WRITE;
 use super::{spec, Ctx, Reply, Spec};
 use crate::glob;
@@ -30,7 +30,6 @@ pub const COMMANDS: &[Spec] = &[
     spec("pexpiretime", 2, 0, ttl),
     spec("persist", 2, WRITE, persist),
     spec("keys", 2, 0, keys),
-    spec("scan", -2, 0, scan),
     spec("randomkey", 1, 0, randomkey),
     spec("object", -2, 0, object),
 ];
@@ -242,51 +241,6 @@ fn keys(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         .map(bulk)
         .collect();
     Ok(Frame::Array(found))
-}
-
-/// `SCAN cursor [MATCH p] [COUNT n] [TYPE t]`; the cursor is the next slot to visit.
-fn scan(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    let cursor = std::str::from_utf8(&args[1])
-        .ok()
-        .and_then(|c| c.parse::<u64>().ok())
-        .ok_or_else(|| Frame::error("ERR invalid cursor"))?;
-    let (mut pattern, mut count, mut kind) = (None, 10usize, None);
-    let mut i = 2;
-    while i < args.len() {
-        let value = args.get(i + 1).ok_or_else(err::syntax)?;
-        match upper(&args[i]).as_str() {
-            "MATCH" => pattern = Some(value.clone()),
-            "COUNT" => {
-                count = positive(value, "ERR value is not an integer or out of range")? as usize;
-                if count == 0 {
-                    return Err(err::syntax());
-                }
-            }
-            "TYPE" => kind = Some(String::from_utf8_lossy(value).to_ascii_lowercase()),
-            _ => return Err(err::syntax()),
-        }
-        i += 2;
-    }
-    let now = ctx.now;
-    let mut found = Vec::new();
-    let next = ctx.db().scan(
-        usize::try_from(cursor).unwrap_or(usize::MAX),
-        count,
-        now,
-        &mut found,
-    );
-    let keys = found
-        .into_iter()
-        .filter(|(k, t)| {
-            pattern.as_ref().is_none_or(|p| glob::matches(p, k, false))
-                && kind.as_ref().is_none_or(|want| want == t)
-        })
-        .map(|(k, _)| Frame::Bulk(k))
-        .collect();
-    Ok(Frame::Array(vec![
-        Frame::Bulk(Bytes::from(next.to_string())),
-        Frame::Array(keys),
-    ]))
 }
 
 fn randomkey(ctx: &mut Ctx, _: &[Bytes]) -> Reply {

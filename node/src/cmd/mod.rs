@@ -8,7 +8,7 @@
 //! one file plus one line in [`FAMILIES`].
 //!
 //! Layout: `connection`, `server`, `config_cmd`, `strings`, `keys`, `hashes`, `lists`,
-//! `sets`, `zsets`, `pubsub`, `tx`, plus `args` (argument parsing helpers).
+//! `sets`, `zsets`, `scans`, `pubsub`, `tx`, plus `args` (argument parsing helpers).
 
 pub mod args;
 pub mod cluster;
@@ -18,6 +18,7 @@ mod hashes;
 mod keys;
 mod lists;
 mod pubsub;
+mod scans;
 mod server;
 mod sets;
 mod strings;
@@ -89,6 +90,7 @@ const FAMILIES: &[&[Spec]] = &[
     config_cmd::COMMANDS,
     strings::COMMANDS,
     keys::COMMANDS,
+    scans::COMMANDS,
     hashes::COMMANDS,
     lists::COMMANDS,
     sets::COMMANDS,

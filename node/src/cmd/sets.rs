@@ -55,6 +55,25 @@ pub fn sample(len: usize, count: i64) -> Vec<usize> {
     }
 }
 
+/// Members in the order Redis lists them: an intset (all integers, up to
+/// `set-max-intset-entries`) is sorted numerically; a hashtable has no order to match.
+pub fn ordered(set: &Set<Bytes>, max_intset: i64) -> Vec<&Bytes> {
+    let mut members: Vec<&Bytes> = set.iter().collect();
+    let ints: Option<Vec<i64>> = members.iter().map(|m| crate::db::parse_i64(m)).collect();
+    if let Some(mut ints) = ints.filter(|i| i.len() as i64 <= max_intset) {
+        ints.sort_unstable();
+        let by_value: crate::db::Map<i64, &Bytes> = members
+            .iter()
+            .map(|m| (crate::db::parse_i64(m).unwrap_or(0), *m))
+            .collect();
+        members = ints
+            .iter()
+            .filter_map(|i| by_value.get(i).copied())
+            .collect();
+    }
+    members
+}
+
 fn sadd(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let s = write_or_create(ctx, &args[1], new_set, Value::as_set_mut)?;
     let added = args[2..].iter().filter(|m| s.insert(owned(m))).count();

@@ -89,9 +89,11 @@ fn deadline(ctx: &Ctx, unit: &str, arg: &[u8], cmd: &str) -> Result<i64, Frame> 
 fn parse_options(ctx: &Ctx, args: &[Bytes], cmd: &str, getex: bool) -> Result<SetOptions, Frame> {
     let mut o = SetOptions::default();
     let mut i = 0;
-    let mut timed = false;
+    // Like Redis, repeating the same unit is allowed (the last one wins).
+    let mut unit: Option<String> = None;
     while i < args.len() {
         let word = upper(&args[i]);
+        let timed = unit.is_some();
         match word.as_str() {
             "NX" if !getex && !o.xx => o.nx = true,
             "XX" if !getex && !o.nx => o.xx = true,
@@ -99,10 +101,13 @@ fn parse_options(ctx: &Ctx, args: &[Bytes], cmd: &str, getex: bool) -> Result<Se
             "KEEPTTL" if !getex && !timed => o.keep_ttl = true,
             "PERSIST" if getex && !timed => o.persist = true,
             "EX" | "PX" | "EXAT" | "PXAT"
-                if !timed && !o.keep_ttl && !o.persist && i + 1 < args.len() =>
+                if unit.as_ref().is_none_or(|u| *u == word)
+                    && !o.keep_ttl
+                    && !o.persist
+                    && i + 1 < args.len() =>
             {
                 o.expire_at = Some(deadline(ctx, &word, &args[i + 1], cmd)?);
-                timed = true;
+                unit = Some(word.clone());
                 i += 1;
             }
             _ => return Err(err::syntax()),
@@ -240,7 +245,7 @@ fn mget(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 
 fn mset(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let nx = args[0].eq_ignore_ascii_case(b"msetnx");
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         return Err(err::arity(if nx { "msetnx" } else { "mset" }));
     }
     let now = ctx.now;

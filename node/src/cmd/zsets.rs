@@ -60,7 +60,7 @@ fn zadd(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         i += 1;
     }
     let pairs = &args[i..];
-    if pairs.is_empty() || pairs.len() % 2 != 0 {
+    if pairs.is_empty() || !pairs.len().is_multiple_of(2) {
         return Err(err::syntax());
     }
     if nx && xx {
