@@ -15,7 +15,7 @@
 //!
 //! The life of a request:
 //! 1. **accept** — each worker thread (one per core, each its own single-threaded runtime)
-//!    accepts on its own `SO_REUSEPORT` listener; [`server`] admits the connection
+//!    accepts on its own duplicate of the one listening socket; [`server`] admits the connection
 //!    (`max_clients`) and starts a [`session`] on that thread.
 //! 2. **parse** — the session takes every complete request from its read buffer at once
 //!    (zero-copy `Bytes` arguments, size limits enforced by the decoder).
@@ -52,6 +52,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use arc_swap::ArcSwap;
 use tokio::net::{TcpListener, TcpSocket, UnixListener};
 use tokio::runtime::Handle;
@@ -62,10 +63,10 @@ use crate::config::Config;
 use crate::server::Proxy;
 
 /// Runs the proxy until SIGINT or SIGTERM, thread per core: each worker thread runs its own
-/// single-threaded runtime, accepts on its own `SO_REUSEPORT` listener (the kernel spreads
-/// clients over them) and owns its share of the backend connections, so a request never
-/// wakes another thread on its way to the backend and back. Worker 0, on the calling thread,
-/// also runs the topology refresh and the admin side.
+/// single-threaded runtime, accepts on its own copy of the one listening socket (whichever
+/// worker wakes first takes a client) and owns its share of the backend connections, so a
+/// request never wakes another thread on its way to the backend and back. Worker 0, on the
+/// calling thread, also runs the topology refresh and the admin side.
 pub fn run(config: Config) -> anyhow::Result<()> {
     let runtimes = (0..config.workers())
         .map(|_| {
@@ -75,34 +76,39 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let handles: Vec<Handle> = runtimes.iter().map(|r| r.handle().clone()).collect();
-    let listeners = handles
-        .iter()
-        .map(|handle| {
-            let _runtime = handle.enter();
-            listen(config.proxy.listen)
-        })
-        .collect::<std::io::Result<Vec<_>>>()?;
-    let (mut runtimes, mut listeners) = (runtimes.into_iter(), listeners.into_iter());
-    let (Some(main), Some(first)) = (runtimes.next(), listeners.next()) else {
+    let mut runtimes = runtimes.into_iter();
+    let Some(main) = runtimes.next() else {
         anyhow::bail!("no worker threads");
     };
+    let socket = {
+        let _runtime = main.enter();
+        bind(config.proxy.listen)?
+    };
     let proxy = main.block_on(start(config, handles))?;
-    for (index, (runtime, listener)) in runtimes.zip(listeners).enumerate() {
-        let proxy = proxy.clone();
+    for (index, runtime) in runtimes.enumerate() {
+        let (proxy, socket) = (proxy.clone(), socket.try_clone()?);
         std::thread::Builder::new()
             .name(format!("slotgate-worker-{}", index + 1))
             .spawn(move || {
                 backend::set_worker(index + 1);
-                runtime.block_on(server::accept_tcp(proxy, listener));
+                runtime.block_on(async move {
+                    match TcpListener::from_std(socket) {
+                        Ok(listener) => server::accept_tcp(proxy, listener).await,
+                        Err(err) => tracing::error!(%err, "worker cannot accept"),
+                    }
+                });
             })?;
     }
-    main.block_on(serve_until_shutdown(proxy, first))
+    main.block_on(async {
+        let listener = TcpListener::from_std(socket)?;
+        serve_until_shutdown(proxy, listener).await
+    })
 }
 
 /// Serves on the current runtime alone (one worker) until SIGINT or SIGTERM; for embedding
 /// (`slotgate local`).
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let listener = listen(config.proxy.listen)?;
+    let listener = TcpListener::from_std(bind(config.proxy.listen)?)?;
     let proxy = start(config, vec![Handle::current()]).await?;
     serve_until_shutdown(proxy, listener).await
 }
@@ -153,17 +159,20 @@ async fn serve_until_shutdown(proxy: Arc<Proxy>, listener: TcpListener) -> anyho
     Ok(())
 }
 
-/// A listener that shares its port with the other workers' (`SO_REUSEPORT`).
-fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+/// Binds the client port once, without `SO_REUSEPORT`, so a second slotgate on the same
+/// port fails with "address in use" instead of silently sharing it; every worker accepts on
+/// a duplicate of this socket. Call inside a runtime; the socket comes back non-blocking.
+fn bind(addr: SocketAddr) -> anyhow::Result<std::net::TcpListener> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
         TcpSocket::new_v6()?
     };
     socket.set_reuseaddr(true)?;
-    socket.set_reuseport(true)?;
-    socket.bind(addr)?;
-    socket.listen(1024)
+    socket
+        .bind(addr)
+        .with_context(|| format!("cannot listen on {addr} (is another slotgate running?)"))?;
+    Ok(socket.listen(1024)?.into_std()?)
 }
 
 async fn shutdown_signal() {
