@@ -521,6 +521,15 @@ mod tests {
     }
 
     #[test]
+    fn example_config_loads() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/node-7000.conf");
+        let c = Config::from_args(&args(&[path, "--port", "7001"])).unwrap();
+        assert_eq!(c.get("port"), "7001");
+        assert!(c.get_bool("cluster-enabled") && c.get_bool("appendonly"));
+        assert_eq!(c.get("cluster-node-timeout"), "5000");
+    }
+
+    #[test]
     fn quoting() {
         assert_eq!(
             split_args(r#"requirepass "a b" 'c'"#).unwrap(),
