@@ -126,24 +126,27 @@ impl Cluster {
     }
 
     /// Reads `CLUSTER SLOTS` from the first node that answers: the hint, then the known
-    /// masters, then the seeds.
+    /// masters, then the seeds — skipping nodes the health checks mark down.
     pub async fn refresh(&self) -> anyhow::Result<()> {
         let hint = self.hint.lock().unwrap_or_else(|p| p.into_inner()).take();
         let current = self.routes();
+        let health = &self.pool.upstream().health;
         let candidates = hint
             .into_iter()
             .chain(current.masters().iter().map(|m| m.addr.to_string()))
-            .chain(self.seeds.iter().cloned());
+            .chain(self.seeds.iter().cloned())
+            .filter(|addr| !health.is_down(addr));
         let mut last_err = anyhow::anyhow!("no seed nodes");
         for addr in candidates {
             let host = addr.rsplit_once(':').map_or("127.0.0.1", |(host, _)| host);
-            let reply = match query(&addr, self.pool.settings(), &["CLUSTER", "SLOTS"]).await {
-                Ok(reply) => reply,
-                Err(err) => {
-                    last_err = anyhow::anyhow!("{addr}: {err}");
-                    continue;
-                }
-            };
+            let reply =
+                match query(&addr, &self.pool.upstream().link(), &["CLUSTER", "SLOTS"]).await {
+                    Ok(reply) => reply,
+                    Err(err) => {
+                        last_err = anyhow::anyhow!("{addr}: {err}");
+                        continue;
+                    }
+                };
             match SlotMap::from_cluster_slots(&reply, host) {
                 Ok(map) if map.is_complete() || current.masters().is_empty() => {
                     self.routes.store(Arc::new(Routes::new(map, &self.pool)));

@@ -22,6 +22,9 @@ pub enum ProxyError {
     SlotNotServed,
     #[error("ERR unsupported command '{0}'")]
     Unsupported(String),
+    /// The health checks mark the node serving the request down.
+    #[error("CLUSTERDOWN The cluster is down (node {0} is not answering)")]
+    NodeDown(String),
     #[error("ERR backend connection failed")]
     BackendDown,
     #[error("ERR backend connection lost; the command may or may not have run")]

@@ -57,9 +57,10 @@ use arc_swap::ArcSwap;
 use tokio::net::{TcpListener, TcpSocket, UnixListener};
 use tokio::runtime::Handle;
 
-use crate::backend::{LinkSettings, Pool};
+use crate::backend::{Pool, Upstream};
 use crate::cluster::Cluster;
 use crate::config::Config;
+use crate::health::HealthTable;
 use crate::server::Proxy;
 
 /// Runs the proxy until SIGINT or SIGTERM, thread per core: each worker thread runs its own
@@ -116,21 +117,27 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 /// Discovers the cluster (waiting up to 5 s for a first slot map) and builds the shared
 /// state, with backend connections on the `workers` runtimes.
 async fn start(config: Config, workers: Vec<Handle>) -> anyhow::Result<Arc<Proxy>> {
-    let settings = LinkSettings {
-        user: config.cluster.user.clone(),
-        password: config.cluster.password.clone(),
-        connect_timeout: config.cluster.connect_timeout,
+    let (per_node, listen, workers_count) = (
+        config.connections_per_node(),
+        config.proxy.listen,
+        config.workers(),
+    );
+    let config = Arc::new(ArcSwap::from_pointee(config));
+    let upstream = Upstream {
+        config: config.clone(),
+        health: HealthTable::new(),
     };
-    let pool = Pool::new(settings, config.connections_per_node(), workers);
-    let cluster = Arc::new(Cluster::new(&config.cluster, pool));
+    let pool = Pool::new(upstream.clone(), per_node, workers);
+    let cluster = Arc::new(Cluster::new(&config.load().cluster, pool));
     let first = tokio::time::timeout(Duration::from_secs(5), cluster.refresh()).await;
     if let Err(err) = first.unwrap_or_else(|_| Err(anyhow::anyhow!("timed out"))) {
         tracing::warn!(%err, "cluster not reachable yet; serving CLUSTERDOWN until it is");
     }
     tokio::spawn(cluster.clone().run_refresh());
-    tracing::info!(listen = %config.proxy.listen, workers = config.workers(), "slotgate serving");
+    tracing::info!(%listen, workers = workers_count, "slotgate serving");
     Ok(Arc::new(Proxy {
-        config: ArcSwap::from_pointee(config),
+        config,
+        health: upstream.health,
         cluster,
         clients: Default::default(),
         started: Instant::now(),

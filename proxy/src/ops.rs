@@ -36,7 +36,7 @@ impl Drop for Ops {
 /// the reloader (when the config came from a file).
 pub async fn start(proxy: &Arc<Proxy>) -> anyhow::Result<Ops> {
     let config = proxy.config.load_full();
-    let health = HealthTable::new();
+    let health = proxy.health.clone();
     let text = match &config.source {
         Some(path) => std::fs::read_to_string(path)?,
         None => String::new(),
@@ -83,15 +83,7 @@ fn probe_inputs(proxy: &Arc<Proxy>) -> probe::Inputs {
     let (p1, p2, p3) = (proxy.clone(), proxy.clone(), proxy.clone());
     probe::Inputs {
         config: Box::new(move || p1.config.load().health.clone()),
-        link: Box::new(move || {
-            let config = p2.config.load();
-            let cluster = &config.cluster;
-            LinkSettings {
-                user: cluster.user.clone(),
-                password: cluster.password.clone(),
-                connect_timeout: cluster.connect_timeout,
-            }
-        }),
+        link: Box::new(move || LinkSettings::of(&p2.config.load().cluster)),
         masters: Box::new(move || {
             p3.cluster
                 .routes()

@@ -13,13 +13,16 @@ use tokio::net::{TcpListener, UnixListener};
 use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::error::ProxyError;
+use crate::health::HealthTable;
 use crate::session;
 
 /// What every session shares.
 #[derive(Debug)]
 pub struct Proxy {
     /// The live config; a reload swaps it whole.
-    pub config: ArcSwap<Config>,
+    pub config: Arc<ArcSwap<Config>>,
+    /// Every backend node's health; a master marked down fails its requests at once.
+    pub health: Arc<HealthTable>,
     pub cluster: Arc<Cluster>,
     pub clients: Clients,
     pub started: Instant,

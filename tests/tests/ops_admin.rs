@@ -103,6 +103,12 @@ fn admin_endpoints_and_metrics_under_load() {
     assert_eq!(metric_sum(&after, "slotgate_slots_covered"), 16384.0);
     assert_eq!(metric_sum(&after, "slotgate_backend_up"), 6.0, "{after}");
     assert_eq!(metric_sum(&after, r#"slotgate_backend_role{"#), 6.0);
+    let backend_requests = "slotgate_backend_requests_total";
+    assert!(
+        metric_sum(&after, backend_requests) >= metric_sum(&before, backend_requests) + 500.0,
+        "{after}"
+    );
+    assert!(metric_sum(&after, "slotgate_backend_request_duration_seconds_count") >= 500.0);
     assert!(metric_sum(&after, "slotgate_client_connections ") >= 1.0);
     assert!(metric_sum(&after, "process_resident_memory_bytes") > 0.0);
 }

@@ -1,6 +1,9 @@
 //! Failover under load: a master is killed (SIGKILL) while a client writes through
 //! slotgate. Errors are allowed only until its replica takes over; after that every
-//! request succeeds again, without restarting slotgate or the client.
+//! request succeeds again, without restarting slotgate or the client. And a master that
+//! hangs (SIGSTOP): requests for its slots fail within the request timeout — at once with
+//! CLUSTERDOWN once the health checks mark it down — other shards are unaffected, and its
+//! slots work again after the failover.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -93,4 +96,64 @@ fn master_failover_under_load() {
     );
     let mut client = proxy.client();
     assert_eq!(client.text(&["SET", "after", "1"]).unwrap(), "OK");
+}
+
+/// A key the master on `port` serves (it answers instead of redirecting) and one it does not.
+fn keys_split_by(port: u16) -> (String, String) {
+    let mut node = Client::connect(port).expect("connect to the node");
+    let mut served = |key: &str| !frame_text(&node.cmd(&["EXISTS", key]).unwrap()).starts_with('-');
+    let mut keys = (0..).map(|i| format!("stop:{i}"));
+    let mine = keys.by_ref().find(|k| served(k)).unwrap();
+    let other = keys.find(|k| !served(k)).unwrap();
+    (mine, other)
+}
+
+#[test]
+fn a_stopped_master_fails_fast_until_its_replica_takes_over() {
+    let timeout = Duration::from_secs(2);
+    let mut cluster = RedisCluster::start(ClusterSpec::three_by_one(ServerKind::Redis));
+    let seeds: Vec<u16> = cluster.nodes.iter().map(|n| n.port).collect();
+    let health = "[health]\ninterval = \"250ms\"\ntimeout = \"250ms\"\n";
+    let proxy = Slotgate::start(&seeds, "", &format!("request_timeout = \"2s\"\n{health}"));
+    let entry = cluster.nodes[0].port;
+    let victim = cluster
+        .master_ports()
+        .into_iter()
+        .find(|&p| p != entry)
+        .unwrap();
+    let (mine, other) = keys_split_by(victim);
+    let (mut c, mut d) = (proxy.client(), proxy.client());
+    assert_eq!(c.text(&["SET", &mine, "1"]).unwrap(), "OK");
+    assert_eq!(c.text(&["SET", &other, "2"]).unwrap(), "OK");
+    cluster.node_mut(victim).child().signal("STOP");
+    let stopped = Instant::now();
+    let mut fast_failures = 0;
+    while cluster.master_ports().contains(&victim) {
+        assert!(stopped.elapsed() < Duration::from_secs(40), "no failover");
+        let started = Instant::now();
+        let reply = frame_text(&c.cmd(&["GET", &mine]).unwrap());
+        let took = started.elapsed();
+        assert!(took < timeout + Duration::from_secs(1), "GET took {took:?}");
+        if reply.starts_with("-CLUSTERDOWN") && took < Duration::from_millis(200) {
+            fast_failures += 1;
+        }
+        let started = Instant::now();
+        assert_eq!(
+            d.text(&["GET", &other]).unwrap(),
+            "2",
+            "other shards unaffected"
+        );
+        assert!(started.elapsed() < Duration::from_millis(500));
+        thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        fast_failures > 0,
+        "the down master's requests never failed fast"
+    );
+    eventually(Duration::from_secs(20), || match c.text(&["GET", &mine]) {
+        Ok(value) if value == "1" => Ok(()),
+        other => Err(format!("{other:?}\n{}", proxy.child().log())),
+    });
+    assert_eq!(c.text(&["SET", &mine, "3"]).unwrap(), "OK");
+    cluster.node_mut(victim).child().signal("CONT");
 }

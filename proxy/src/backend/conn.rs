@@ -5,11 +5,13 @@
 //! it once — while a reader task scans complete reply frames with `FrameScanner` and hands
 //! each, as raw bytes, to the job at the front of the in-flight queue. When the connection
 //! breaks, jobs in flight fail as `Lost`, jobs not yet written wait for the reconnect, and a
-//! failed connect fails the jobs waiting for it as `NotSent` and backs off.
+//! failed connect fails the jobs waiting for it as `NotSent` and backs off; both failures
+//! are reported to the health table. Each batch written is stamped with one `Instant`; the
+//! reader takes one per read, so a reply's backend latency costs no extra clock reads.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{BufMut, BytesMut};
 use slotgate_protocol::resp::FrameScanner;
@@ -19,12 +21,13 @@ use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-use super::link::{open, LinkSettings};
-use super::{next_backoff, BackendError, Job, Proto, Reply};
+use super::link::open;
+use super::{next_backoff, BackendError, Job, Proto, Reply, Upstream};
+use crate::metrics::{metrics, BackendMetrics};
 
-/// Jobs written and awaiting replies, oldest first; `None` marks a reply to swallow (the
-/// `+OK` of an `ASKING`).
-type InFlight = Arc<Mutex<VecDeque<Option<Job>>>>;
+/// Jobs written and awaiting replies, oldest first, each with the time its batch was
+/// written; `None` marks a reply to swallow (the `+OK` of an `ASKING`).
+type InFlight = Arc<Mutex<VecDeque<(Instant, Option<Job>)>>>;
 
 const BATCH: usize = 1024;
 const ASKING: &[u8] = b"*1\r\n$6\r\nASKING\r\n";
@@ -33,24 +36,29 @@ const ASKING: &[u8] = b"*1\r\n$6\r\nASKING\r\n";
 pub(super) async fn run(
     addr: Arc<str>,
     proto: Proto,
-    settings: Arc<LinkSettings>,
+    upstream: Upstream,
     mut rx: mpsc::UnboundedReceiver<Job>,
 ) {
+    let stats = metrics().backend(&addr);
     let mut jobs = Vec::with_capacity(BATCH);
     let mut backoff = Duration::ZERO;
     loop {
         if jobs.is_empty() && rx.recv_many(&mut jobs, BATCH).await == 0 {
             return;
         }
-        match open(&addr, proto, &settings).await {
+        match open(&addr, proto, &upstream.link()).await {
             Ok(stream) => {
                 tracing::debug!(%addr, ?proto, "backend connected");
                 backoff = Duration::ZERO;
-                serve(stream, &mut rx, &mut jobs).await;
-                tracing::debug!(%addr, "backend connection closed");
+                if serve(stream, &mut rx, &mut jobs, &stats).await {
+                    tracing::debug!(%addr, "backend connection broke");
+                    upstream.health.report_failure(&addr);
+                }
             }
             Err(err) => {
                 tracing::warn!(%addr, %err, "backend connect failed");
+                upstream.health.report_failure(&addr);
+                stats.failed(jobs.len());
                 jobs.drain(..)
                     .for_each(|job| job.fail(BackendError::NotSent));
                 backoff = next_backoff(backoff);
@@ -60,18 +68,23 @@ pub(super) async fn run(
     }
 }
 
-/// Writes batches until the connection breaks or every handle is gone; `jobs` holds the
-/// first batch and, on return, nothing.
-async fn serve(stream: TcpStream, rx: &mut mpsc::UnboundedReceiver<Job>, jobs: &mut Vec<Job>) {
+/// Writes batches until the connection breaks (`true`) or every handle is gone (`false`);
+/// `jobs` holds the first batch and, on return, nothing.
+async fn serve(
+    stream: TcpStream,
+    rx: &mut mpsc::UnboundedReceiver<Job>,
+    jobs: &mut Vec<Job>,
+    stats: &BackendMetrics,
+) -> bool {
     let (rd, mut wr) = stream.into_split();
     let in_flight: InFlight = Arc::new(Mutex::new(VecDeque::with_capacity(BATCH)));
-    let mut reader = tokio::spawn(read_replies(rd, in_flight.clone()));
+    let mut reader = tokio::spawn(read_replies(rd, in_flight.clone(), stats.clone()));
     let mut out = BytesMut::with_capacity(64 * 1024);
-    loop {
+    let broken = loop {
         if jobs.is_empty() {
             tokio::select! {
-                n = rx.recv_many(jobs, BATCH) => if n == 0 { break },
-                _ = &mut reader => break,
+                n = rx.recv_many(jobs, BATCH) => if n == 0 { break false },
+                _ = &mut reader => break true,
             }
             // Let every session that is ready this turn queue its requests too, then write
             // them all at once.
@@ -81,32 +94,37 @@ async fn serve(stream: TcpStream, rx: &mut mpsc::UnboundedReceiver<Job>, jobs: &
             }
         }
         {
+            let sent = Instant::now();
             let mut queue = lock(&in_flight);
             for job in jobs.drain(..) {
                 if job.asking {
                     out.put_slice(ASKING);
-                    queue.push_back(None);
+                    queue.push_back((sent, None));
                 }
                 out.put_slice(&job.payload);
-                queue.push_back(Some(job));
+                queue.push_back((sent, Some(job)));
             }
         }
         if wr.write_all(&out).await.is_err() {
-            break;
+            break true;
         }
         out.clear();
-    }
+    };
     reader.abort();
     let _ = reader.await;
-    lock(&in_flight)
+    let lost: Vec<Job> = lock(&in_flight)
         .drain(..)
-        .flatten()
+        .filter_map(|(_, job)| job)
+        .collect();
+    stats.failed(lost.len());
+    lost.into_iter()
         .for_each(|job| job.fail(BackendError::Lost));
+    broken
 }
 
 /// Reads replies and completes in-flight jobs in order until the connection ends or sends
 /// something that is not a reply we are owed.
-async fn read_replies(mut rd: OwnedReadHalf, in_flight: InFlight) {
+async fn read_replies(mut rd: OwnedReadHalf, in_flight: InFlight, stats: BackendMetrics) {
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let limits = Limits {
         max_bulk_len: usize::MAX >> 1,
@@ -121,6 +139,7 @@ async fn read_replies(mut rd: OwnedReadHalf, in_flight: InFlight) {
             Ok(0) | Err(_) => return,
             Ok(_) => {}
         }
+        let now = Instant::now();
         let mut queue = lock(&in_flight);
         loop {
             let len = match scanner.scan(&buf) {
@@ -133,13 +152,15 @@ async fn read_replies(mut rd: OwnedReadHalf, in_flight: InFlight) {
             };
             let frame = buf.split_to(len).freeze();
             match queue.pop_front() {
-                Some(Some(job)) => {
+                Some((sent, Some(job))) => {
+                    let ok = !matches!(frame.first(), Some(b'-' | b'!'));
+                    stats.request(ok, now.saturating_duration_since(sent).as_secs_f64());
                     let _ = job.inbox.send(Reply {
                         tag: job.tag,
                         result: Ok(frame),
                     });
                 }
-                Some(None) => {}
+                Some((_, None)) => {}
                 None => {
                     tracing::warn!("backend sent a reply nobody asked for");
                     return;

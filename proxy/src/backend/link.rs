@@ -11,6 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::Proto;
+use crate::config::ClusterConfig;
 
 /// How to reach and authenticate with backend nodes.
 #[derive(Debug, Clone)]
@@ -18,6 +19,17 @@ pub struct LinkSettings {
     pub user: Option<String>,
     pub password: Option<String>,
     pub connect_timeout: Duration,
+}
+
+impl LinkSettings {
+    /// The settings `[cluster]` gives.
+    pub fn of(cluster: &ClusterConfig) -> LinkSettings {
+        LinkSettings {
+            user: cluster.user.clone(),
+            password: cluster.password.clone(),
+            connect_timeout: cluster.connect_timeout,
+        }
+    }
 }
 
 /// Connects and completes the handshake within the connect timeout.

@@ -7,10 +7,17 @@
 //! spawn private backends of the same kind for pinned work (MULTI, blocking commands).
 //!
 //! Layout:
+//! Every connection reads its credentials from the live config when it (re)connects, so a
+//! reload applies to new connections; it reports connect failures and broken connections to
+//! the [`HealthTable`], and feeds the `slotgate_backend_*` metrics (one clock read per
+//! batch written and per batch of replies read).
+//!
+//! Layout:
 //! - `link`: connect + handshake (AUTH / HELLO 3) and one-off queries (CLUSTER SLOTS).
 //! - `conn`: the connection task: lazy connect, batched writes, FIFO reply matching,
 //!   reconnect with backoff.
-//! - this file: the message types and the [`Pool`] of shared connections per node.
+//! - this file: the message types, the [`Upstream`] every connection shares and the
+//!   [`Pool`] of shared connections per node.
 
 mod conn;
 mod link;
@@ -19,11 +26,30 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use bytes::Bytes;
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 
 pub use link::{open, query, LinkSettings};
+
+use crate::config::Config;
+use crate::health::HealthTable;
+
+/// What every backend connection shares: the live config (read at each connect) and the
+/// health table failures are reported to. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    pub config: Arc<ArcSwap<Config>>,
+    pub health: Arc<HealthTable>,
+}
+
+impl Upstream {
+    /// How to connect and authenticate, per the config in effect now.
+    pub fn link(&self) -> LinkSettings {
+        LinkSettings::of(&self.config.load().cluster)
+    }
+}
 
 /// RESP version spoken on a connection; backends speak what their clients speak, so replies
 /// are always forwarded as raw bytes.
@@ -88,19 +114,14 @@ pub struct Backend {
 impl Backend {
     /// Starts a connection task to `addr`; it connects when its first job arrives and ends
     /// when every handle is dropped.
-    pub fn spawn(addr: Arc<str>, proto: Proto, settings: Arc<LinkSettings>) -> Backend {
-        Backend::spawn_on(&Handle::current(), addr, proto, settings)
+    pub fn spawn(addr: Arc<str>, proto: Proto, upstream: Upstream) -> Backend {
+        Backend::spawn_on(&Handle::current(), addr, proto, upstream)
     }
 
     /// Like [`Backend::spawn`], with the task on the given runtime.
-    pub fn spawn_on(
-        runtime: &Handle,
-        addr: Arc<str>,
-        proto: Proto,
-        settings: Arc<LinkSettings>,
-    ) -> Backend {
+    pub fn spawn_on(runtime: &Handle, addr: Arc<str>, proto: Proto, upstream: Upstream) -> Backend {
         let (jobs, rx) = mpsc::unbounded_channel();
-        runtime.spawn(conn::run(addr, proto, settings, rx));
+        runtime.spawn(conn::run(addr, proto, upstream, rx));
         Backend { jobs }
     }
 
@@ -149,7 +170,7 @@ fn worker() -> usize {
 /// and hand requests over without waking another one.
 #[derive(Debug)]
 pub struct Pool {
-    settings: Arc<LinkSettings>,
+    upstream: Upstream,
     per_worker: usize,
     /// The runtime of each worker thread, where its connection tasks run.
     workers: Vec<Handle>,
@@ -158,17 +179,17 @@ pub struct Pool {
 
 impl Pool {
     /// A pool with `per_worker` connections per node on each of `workers`.
-    pub fn new(settings: LinkSettings, per_worker: usize, workers: Vec<Handle>) -> Pool {
+    pub fn new(upstream: Upstream, per_worker: usize, workers: Vec<Handle>) -> Pool {
         Pool {
-            settings: Arc::new(settings),
+            upstream,
             per_worker: per_worker.max(1),
             workers,
             nodes: Mutex::new(HashMap::new()),
         }
     }
 
-    pub fn settings(&self) -> &Arc<LinkSettings> {
-        &self.settings
+    pub fn upstream(&self) -> &Upstream {
+        &self.upstream
     }
 
     /// The node's shared connections, created on first use.
@@ -184,7 +205,7 @@ impl Pool {
         let make = |proto| {
             let on = |handle: &Handle| {
                 (0..self.per_worker)
-                    .map(|_| Backend::spawn_on(handle, addr.clone(), proto, self.settings.clone()))
+                    .map(|_| Backend::spawn_on(handle, addr.clone(), proto, self.upstream.clone()))
                     .collect()
             };
             self.workers.iter().map(on).collect()

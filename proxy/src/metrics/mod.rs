@@ -94,6 +94,15 @@ impl BackendMetrics {
         }
         self.latency.observe(seconds);
     }
+
+    /// Counts `n` requests that got no reply (connect failed, connection lost).
+    pub fn failed(&self, n: usize) {
+        if n == 0 || !enabled() {
+            return;
+        }
+        self.requests.inc_by(n as u64);
+        self.errors.inc_by(n as u64);
+    }
 }
 
 /// The registry and every handle the data path uses.

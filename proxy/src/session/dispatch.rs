@@ -12,7 +12,7 @@ use slotgate_protocol::{key_slot, Slot};
 
 use super::queue::{Entry, Part, Route, Work};
 use super::Session;
-use crate::backend::{BackendError, Job, Reply, Tag};
+use crate::backend::{Backend, BackendError, Job, Reply, Tag};
 use crate::error::ProxyError;
 use crate::merge::{Merger, SCAN_STRIDE};
 use crate::redirect::classify;
@@ -85,7 +85,8 @@ impl Session {
         }
     }
 
-    /// Sends (or re-sends) one part to the backend its route names now.
+    /// Sends (or re-sends) one part to the backend its route names now, or completes it
+    /// with an error at once when no node serves it or its node is down.
     fn send(&mut self, tag: Tag) {
         let Some(part) = self
             .queue
@@ -100,32 +101,43 @@ impl Session {
             tag,
             inbox: self.inbox.clone(),
         };
-        let (proto, id) = (self.client.proto, self.id);
-        match &part.route {
-            Route::Slot(slot) => match self.routes.owner(*slot) {
-                Some(node) => node.pick(proto, id).send(job),
-                None => self.complete(tag, ProxyError::SlotNotServed.reply()),
-            },
-            Route::Any => match self
-                .routes
-                .masters()
-                .get(id as usize % self.routes.masters().len().max(1))
-            {
-                Some(node) => node.pick(proto, id).send(job),
-                None => self.complete(tag, ProxyError::SlotNotServed.reply()),
-            },
-            Route::Node(addr) => self
-                .proxy
-                .cluster
-                .pool()
-                .node(addr)
-                .pick(proto, id)
-                .send(job),
-            Route::Private(addr) => {
-                let addr = addr.clone();
-                self.private_backend(&addr).send(job);
-            }
+        let route = part.route.clone();
+        match self.backend_for(&route) {
+            Ok(backend) => backend.send(job),
+            Err(err) => self.complete(tag, err.reply()),
         }
+    }
+
+    /// The connection a part on `route` goes to now.
+    fn backend_for(&mut self, route: &Route) -> Result<Backend, ProxyError> {
+        let (proto, id) = (self.client.proto, self.id);
+        let masters = self.routes.masters();
+        let node = match route {
+            Route::Slot(slot) => self.routes.owner(*slot),
+            Route::Any => masters.get(id as usize % masters.len().max(1)),
+            Route::Node(addr) => {
+                self.check_up(addr)?;
+                let links = self.proxy.cluster.pool().node(addr);
+                return Ok(links.pick(proto, id).clone());
+            }
+            Route::Private(addr) => {
+                self.check_up(addr)?;
+                return Ok(self.private_backend(addr));
+            }
+        };
+        let node = node.ok_or(ProxyError::SlotNotServed)?;
+        self.check_up(&node.addr)?;
+        Ok(node.pick(proto, id).clone())
+    }
+
+    /// Fails fast when the health checks say `addr` is down, and asks for a topology
+    /// refresh (a replica may have taken over).
+    fn check_up(&self, addr: &str) -> Result<(), ProxyError> {
+        if !self.proxy.health.is_down(addr) {
+            return Ok(());
+        }
+        self.proxy.cluster.refresh_soon(None);
+        Err(ProxyError::NodeDown(addr.to_owned()))
     }
 
     /// A backend's reply (or failure) for one part.
@@ -214,7 +226,26 @@ impl Session {
             due.into_iter().for_each(|(_, tag)| self.send(tag));
         }
         for seq in self.queue.expired(now) {
+            self.report_silent_nodes(seq);
             self.queue.finish(seq, ProxyError::Timeout.reply());
+        }
+    }
+
+    /// Tells the health table which nodes left timed-out request `seq` unanswered (a passive
+    /// failure: the node turns suspect and is probed at once).
+    fn report_silent_nodes(&mut self, seq: u64) {
+        let Some(work) = self.queue.work_mut(seq) else {
+            return;
+        };
+        for part in work.parts().filter(|part| part.reply.is_none()) {
+            let addr = match &part.route {
+                Route::Slot(slot) => self.routes.owner(*slot).map(|node| &node.addr),
+                Route::Node(addr) | Route::Private(addr) => Some(addr),
+                Route::Any => None,
+            };
+            if let Some(addr) = addr {
+                self.proxy.health.report_failure(addr);
+            }
         }
     }
 
@@ -318,12 +349,12 @@ impl Session {
     }
 
     /// The session's own connection to `addr`, opened on first use.
-    pub(super) fn private_backend(&mut self, addr: &Arc<str>) -> crate::backend::Backend {
+    pub(super) fn private_backend(&mut self, addr: &Arc<str>) -> Backend {
         if let Some((_, backend)) = self.private.iter().find(|(a, _)| a == addr) {
             return backend.clone();
         }
-        let settings = self.proxy.cluster.pool().settings().clone();
-        let backend = crate::backend::Backend::spawn(addr.clone(), self.client.proto, settings);
+        let upstream = self.proxy.cluster.pool().upstream().clone();
+        let backend = Backend::spawn(addr.clone(), self.client.proto, upstream);
         self.private.push((addr.clone(), backend.clone()));
         backend
     }

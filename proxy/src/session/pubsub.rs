@@ -150,7 +150,9 @@ async fn run(
     loop {
         let addr = cluster.routes().masters().first().map(|m| m.addr.clone());
         let stream = match addr {
-            Some(addr) => open(&addr, proto, cluster.pool().settings()).await.ok(),
+            Some(addr) => open(&addr, proto, &cluster.pool().upstream().link())
+                .await
+                .ok(),
             None => None,
         };
         if let Some(stream) = stream {

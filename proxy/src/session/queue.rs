@@ -86,6 +86,11 @@ impl Work {
         self.rest.len() + 1
     }
 
+    /// Every part, in order.
+    pub fn parts(&self) -> impl Iterator<Item = &Part> {
+        std::iter::once(&self.first).chain(self.rest.iter())
+    }
+
     pub fn part_mut(&mut self, index: u32) -> Option<&mut Part> {
         match index {
             0 => Some(&mut self.first),
