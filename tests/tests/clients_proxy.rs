@@ -25,7 +25,7 @@ fn plain_client_libraries_through_the_proxy() {
     run_suite(
         "python3",
         "python/proxy_suite.py",
-        &[port.clone()],
+        std::slice::from_ref(&port),
         SUITE_TIMEOUT,
     );
     run_suite(

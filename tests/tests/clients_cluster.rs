@@ -1,0 +1,70 @@
+//! Cluster-aware client libraries straight to a cluster (no proxy): redis-py `RedisCluster`
+//! (protocol 2 and 3), ioredis `Redis.Cluster` and redis-rs `cluster::ClusterClient` — keys
+//! on every master and MOVED handling — against a real Redis 7 cluster. Not yet run against a
+//! slotgate-node cluster: redis-py's `RedisCluster` routes by `COMMAND`'s key positions, and
+//! slotgate-node's `COMMAND` replies 0/0/0 for them (and lacks Redis 7's fields 7–10), so
+//! redis-py cannot route any key; add a `ServerKind::SlotgateNode` twin once that is fixed.
+
+mod clients_common;
+
+use std::time::Duration;
+
+use clients_common::run_suite;
+use slotgate_tests::redis::{ClusterSpec, RedisCluster, ServerKind};
+
+const SUITE_TIMEOUT: Duration = Duration::from_secs(90);
+
+#[test]
+fn cluster_clients_against_redis_cluster() {
+    let cluster = RedisCluster::start(ClusterSpec::three_by_one(ServerKind::Redis));
+    let seed = cluster.nodes[0].port.to_string();
+    run_suite(
+        "python3",
+        "python/cluster_suite.py",
+        std::slice::from_ref(&seed),
+        SUITE_TIMEOUT,
+    );
+    run_suite("node", "node/cluster_suite.js", &[seed], SUITE_TIMEOUT);
+    redis_rs_cluster(cluster.nodes[0].port);
+}
+
+/// redis-rs's sync cluster client: keys on every slot range, a hash-tagged MGET, and a
+/// plain connection to a node that does not own a key getting MOVED to the owner.
+fn redis_rs_cluster(seed: u16) {
+    use redis::Commands;
+
+    let client = redis::cluster::ClusterClient::new(vec![format!("redis://127.0.0.1:{seed}/")])
+        .expect("cluster client");
+    let mut con = client.get_connection().expect("cluster connection");
+    for i in 0..200 {
+        let _: () = con.set(format!("rsc:{i}"), i).unwrap();
+    }
+    for i in 0..200 {
+        assert_eq!(con.get::<_, i32>(format!("rsc:{i}")).unwrap(), i);
+    }
+    let _: () = con.mset(&[("{rsc}a", 1), ("{rsc}b", 2)]).unwrap();
+    let values: Vec<i32> = con.mget(&["{rsc}a", "{rsc}b"]).unwrap();
+    assert_eq!(values, [1, 2]);
+
+    // Some node answers MOVED for rsc:0: exactly the masters that do not own it.
+    let mut moved = 0;
+    let slots: Vec<redis::Value> = redis::cmd("CLUSTER").arg("SLOTS").query(&mut con).unwrap();
+    for range in slots {
+        let redis::Value::Array(fields) = range else {
+            continue;
+        };
+        let redis::Value::Array(master) = &fields[2] else {
+            continue;
+        };
+        let port: u16 = redis::from_redis_value(&master[1]).unwrap();
+        let plain = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+        match plain.get_connection().unwrap().get::<_, i32>("rsc:0") {
+            Ok(value) => assert_eq!(value, 0),
+            Err(err) => {
+                assert_eq!(err.kind(), redis::ErrorKind::Moved, "{err}");
+                moved += 1;
+            }
+        }
+    }
+    assert!(moved >= 2, "only {moved} masters answered MOVED");
+}
