@@ -48,6 +48,7 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr)
         shared: shared.clone(),
         decoder: RequestDecoder::new(Limits::default()),
         pending: VecDeque::new(),
+        paused: false,
     };
     let mut inbuf = BytesMut::with_capacity(16 * 1024);
     let mut out = BytesMut::with_capacity(16 * 1024);
@@ -159,6 +160,8 @@ struct Conn {
     decoder: RequestDecoder,
     /// Decoded requests not yet run (a blocking command stopped the batch).
     pending: VecDeque<Vec<Bytes>>,
+    /// A write waits for the end of a manual failover's pause.
+    paused: bool,
 }
 
 impl Conn {
@@ -188,6 +191,9 @@ impl Conn {
             }
             if client.close {
                 return false;
+            }
+            if std::mem::take(&mut self.paused) {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             }
             if let Some(parked) = parked {
                 let reply = self.wait(parked, stream, inbuf).await;
@@ -222,6 +228,11 @@ impl Conn {
         let mut state = self.shared.state.lock();
         let mut parked = None;
         while let Some(args) = self.pending.pop_front() {
+            if crate::cluster::failover::write_paused(&state, &args) {
+                self.pending.push_front(args);
+                self.paused = true;
+                break;
+            }
             let (reply, block) = {
                 let mut ctx = Ctx::new(&mut state, client);
                 let reply = cmd::execute(&mut ctx, &args);

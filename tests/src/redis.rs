@@ -185,9 +185,8 @@ impl RedisCluster {
         );
     }
 
-    /// Waits until every node says `cluster_state:ok` and every master sees its replicas
-    /// `online` (for slotgate-node, until replication lands: every node sees the
-    /// replicas in `CLUSTER NODES`).
+    /// Waits until every node says `cluster_state:ok` and lists every replica as `slave`
+    /// in `CLUSTER NODES`, and every master sees its replicas `online`.
     pub fn wait_healthy(&self) {
         let replicas = self.spec.replicas_per_master;
         eventually(Duration::from_secs(60), || -> Result<(), String> {
@@ -202,13 +201,17 @@ impl RedisCluster {
                 let repl = client
                     .text(&["INFO", "replication"])
                     .map_err(|e| e.to_string())?;
-                if self.spec.kind == ServerKind::SlotgateNode {
-                    let nodes = client.text(&["CLUSTER", "NODES"]).map_err(|e| e.to_string())?;
-                    let known = nodes.lines().filter(|l| l.split(' ').nth(2).is_some_and(|f| f.contains("slave"))).count();
-                    if known < replicas * self.spec.masters {
-                        return Err(format!("{}: replicas not known yet", node.port));
-                    }
-                } else if repl.contains("role:master") && repl.matches("state=online").count() < replicas {
+                let nodes = client
+                    .text(&["CLUSTER", "NODES"])
+                    .map_err(|e| e.to_string())?;
+                let known = nodes
+                    .lines()
+                    .filter(|l| l.split(' ').nth(2).is_some_and(|f| f.contains("slave")))
+                    .count();
+                if known < replicas * self.spec.masters {
+                    return Err(format!("{}: replicas not known yet", node.port));
+                }
+                if repl.contains("role:master") && repl.matches("state=online").count() < replicas {
                     return Err(format!("{}: replicas not online", node.port));
                 }
             }

@@ -94,7 +94,7 @@ fn assign(
         if cluster.bump_epoch_without_consensus() {
             tracing::info!("configEpoch updated after importing slot {slot}");
         }
-        send::broadcast_pong(cluster);
+        send::broadcast_pong(cluster, false);
     }
     Ok(())
 }

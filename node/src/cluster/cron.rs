@@ -1,7 +1,8 @@
 //! The cluster's 100 ms tick (Redis's `clusterCron`): expire handshakes and bans, open
 //! missing links, ping (a random sample every second, and anyone whose PONG is older than
 //! half the node timeout), drop links that stopped answering, mark silent nodes PFAIL,
-//! promote PFAIL to FAIL, recompute the state, save the config when it changed.
+//! promote PFAIL to FAIL, run manual failovers and elections, recompute the state, save
+//! the config when it changed.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,8 +11,8 @@ use rand::seq::SliceRandom;
 use slotgate_protocol::topology::NodeId;
 
 use super::bus::{self, send};
-use super::failure;
 use super::state::{Cluster, Node};
+use super::{election, failover, failure};
 use crate::state::{now_ms, Shared, State};
 
 const TICK: Duration = Duration::from_millis(100);
@@ -31,6 +32,7 @@ pub async fn run(shared: Arc<Shared>) {
 
 fn tick(shared: &Arc<Shared>, state: &mut State, iteration: u64) {
     let now = now_ms();
+    super::note_replication(state);
     let node_timeout = state.config.get_int("cluster-node-timeout").max(1);
     let require_coverage = state.config.get_bool("cluster-require-full-coverage");
     let Some(cluster) = state.cluster.as_deref_mut() else {
@@ -48,8 +50,12 @@ fn tick(shared: &Arc<Shared>, state: &mut State, iteration: u64) {
     for id in &ids {
         failure::mark_failed_if_needed(cluster, id, now, node_timeout);
     }
-    cluster.update_state(now, require_coverage, node_timeout);
     cluster.targets.close_idle(now, TARGET_IDLE_MS);
+    failover::cron(state, now);
+    election::cron(state, now, node_timeout);
+    if let Some(cluster) = state.cluster.as_deref_mut() {
+        cluster.update_state(now, require_coverage, node_timeout);
+    }
     super::after_change(state);
 }
 

@@ -53,9 +53,7 @@ pub fn mark_failed_if_needed(cluster: &mut Cluster, id: &NodeId, now: i64, node_
     node.fail_time = now;
     tracing::info!("Marking node {id} as failing (quorum reached).");
     cluster.todo_save = true;
-    if me_master {
-        send::broadcast(cluster, Body::Fail(*id), false);
-    }
+    send::broadcast(cluster, Body::Fail(*id), false);
 }
 
 /// A FAIL message from `known` sender about `id`.

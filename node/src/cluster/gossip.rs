@@ -1,6 +1,7 @@
 //! Processing what the bus brings (Redis's `clusterProcessPacket`): epochs, handshakes
 //! (a met node's PONG gives it its real name), roles, slot claims, gossip about third
-//! nodes, FAIL, UPDATE and PUBLISH. A packet whose sender we do not know is dropped and
+//! nodes, FAIL, UPDATE, PUBLISH, and the failover messages (AUTH_REQUEST / AUTH_ACK,
+//! MFSTART). A packet whose sender we do not know is dropped and
 //! counted, except MEET (which introduces a node) and PING (answered with PONG).
 
 use slotgate_protocol::topology::NodeId;
@@ -8,8 +9,8 @@ use slotgate_protocol::topology::NodeId;
 use super::bus::message::{Body, Gossip, Header, Kind, Message};
 use super::bus::send;
 use super::config_update::update_slots;
-use super::failure;
 use super::state::{Cluster, Node};
+use super::{election, failover, failure};
 use crate::pubsub::Kind as Channel;
 use crate::state::{now_ms, State};
 
@@ -54,6 +55,7 @@ pub fn process(state: &mut State, message: Message, origin: &Origin) -> Option<b
     let now = now_ms();
     let node_timeout = state.config.get_int("cluster-node-timeout");
     let kind = message.kind();
+    super::note_replication(state);
     let cluster = state.cluster.as_deref_mut()?;
     cluster.stats.received[kind as usize] += 1;
     let header = &message.header;
@@ -70,6 +72,18 @@ pub fn process(state: &mut State, message: Message, origin: &Origin) -> Option<b
         }
         Body::Fail(id) => {
             failure::on_fail_message(cluster, known, id, now);
+            None
+        }
+        Body::AuthRequest => {
+            election::on_auth_request(cluster, header, now, node_timeout);
+            None
+        }
+        Body::AuthAck => {
+            election::on_auth_ack(cluster, header);
+            None
+        }
+        Body::MfStart => {
+            failover::on_mfstart(cluster, &header.sender, now);
             None
         }
         Body::Update {
@@ -167,6 +181,7 @@ fn heartbeat(
         }
     }
     if known(cluster, &header.sender) {
+        failover::on_heartbeat(cluster, header);
         from_known_sender(cluster, header, gossip, now, node_timeout);
     } else if kind == Kind::Meet {
         gossip_section(cluster, None, gossip, now, node_timeout);

@@ -6,7 +6,8 @@
 //! - `nodes_conf`: loading and atomically saving `nodes.conf`.
 //! - `bus`: the cluster bus — listener, outbound links, the wire format, sending.
 //! - `gossip`: processing received bus messages; `config_update`: slot claims and epoch
-//!   collisions; `failure`: PFAIL / FAIL.
+//!   collisions; `failure`: PFAIL / FAIL; `election`: replica elections, votes and
+//!   promotion; `failover`: CLUSTER FAILOVER.
 //! - `cron`: the 100 ms tick.
 //! - `view`: what CLUSTER NODES / INFO / SLOTS / SHARDS show.
 //! - `redirect`: the per-command MOVED / ASK / TRYAGAIN / CLUSTERDOWN / CROSSSLOT check.
@@ -20,6 +21,8 @@ pub mod bus;
 pub mod checksum;
 pub mod config_update;
 pub mod cron;
+pub mod election;
+pub mod failover;
 pub mod failure;
 pub mod gossip;
 pub mod migrate;
@@ -130,9 +133,45 @@ pub fn publish(state: &mut State, shard: bool, channel: &Bytes, message: &Bytes)
     bus::send::broadcast(cluster, body, shard);
 }
 
-/// After the cluster state changed: drop keys of slots lost to another master, and save
-/// nodes.conf if needed.
+/// What the cluster learns from replication: myself's offset (sent in every heartbeat)
+/// and `cluster-replica-no-failover`.
+pub fn note_replication(state: &mut State) {
+    let offset = state.repl.offset().max(0) as u64;
+    let no_failover = state.config.get_bool("cluster-replica-no-failover");
+    if let Some(cluster) = state.cluster.as_deref_mut() {
+        let me = cluster.me_mut();
+        me.repl_offset = offset;
+        me.flags.nofailover = no_failover;
+    }
+}
+
+/// Replication follows myself's cluster role: a replica replicates its master (once its
+/// address is known), a master replicates nobody.
+fn sync_role(state: &mut State) {
+    let Some(cluster) = state.cluster.as_deref() else {
+        return;
+    };
+    let me = cluster.me();
+    if me.is_master() {
+        if state.repl.is_replica() {
+            crate::replication::promote(state);
+        }
+        return;
+    }
+    let master = me.master.and_then(|m| cluster.nodes.get(&m));
+    let Some((host, port)) = master
+        .filter(|m| !m.ip.is_empty() && m.port != 0)
+        .map(|m| (m.ip.clone(), m.port))
+    else {
+        return;
+    };
+    crate::replication::replicate_to(state, &host, port);
+}
+
+/// After the cluster state changed: replication follows the role, keys of slots lost to
+/// another master go, and nodes.conf is saved if needed.
 pub fn after_change(state: &mut State) {
+    sync_role(state);
     let Some(cluster) = state.cluster.as_deref_mut() else {
         return;
     };

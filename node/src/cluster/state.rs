@@ -12,6 +12,8 @@ use slotgate_protocol::SLOT_COUNT;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::bus::message::{Kind, SlotBits};
+use super::election::Election;
+use super::failover::ManualFailover;
 use super::migrate::TargetCache;
 
 /// A forgotten node may not come back through gossip for this long.
@@ -52,6 +54,8 @@ pub struct Node {
     pub data_recv: i64,
     pub created: i64,
     pub fail_time: i64,
+    /// Last time myself voted for a replica of this master.
+    pub voted_time: i64,
     /// Masters that said this node is failing, and when.
     pub fail_reports: Vec<(NodeId, i64)>,
     /// A handshake node created by CLUSTER MEET: greet it with MEET, not PING.
@@ -82,6 +86,7 @@ impl Node {
             data_recv: 0,
             created: now,
             fail_time: 0,
+            voted_time: 0,
             fail_reports: Vec::new(),
             meet: false,
             link: None,
@@ -146,6 +151,10 @@ pub struct Cluster {
     pub announce_ip: String,
     /// Slots lost to another master while holding keys here: their keys go.
     pub lost_slots: Vec<usize>,
+    /// Myself's election, when a replica.
+    pub election: Election,
+    /// A manual failover in progress.
+    pub mf: ManualFailover,
 }
 
 impl Cluster {
@@ -172,6 +181,8 @@ impl Cluster {
             targets: TargetCache::default(),
             announce_ip: String::new(),
             lost_slots: Vec::new(),
+            election: Election::default(),
+            mf: ManualFailover::default(),
         }
     }
 
@@ -284,6 +295,7 @@ impl Cluster {
         if let Some(shard) = shard {
             me.shard_id = shard;
         }
+        self.mf = ManualFailover::default();
         self.todo_save = true;
     }
 
@@ -404,7 +416,10 @@ mod tests {
         let me = c.myself;
         (0..usize::from(SLOT_COUNT)).for_each(|s| c.add_slot(s, me));
         c.update_state(12_000, true, 5000);
-        assert!(!c.state_ok, "a master out of the minority waits the rejoin delay");
+        assert!(
+            !c.state_ok,
+            "a master out of the minority waits the rejoin delay"
+        );
         c.update_state(15_000, true, 5000);
         assert!(c.state_ok);
         c.del_slot(5);

@@ -9,6 +9,7 @@ use slotgate_protocol::{key_slot, Frame};
 use super::args::{int, upper};
 use super::flag::{DENYOOM, WRITE};
 use super::{spec, Ctx, Reply, Spec};
+use crate::cluster::failover::{self, Mode};
 use crate::cluster::state::{Cluster, Node, BAN_TTL_MS};
 use crate::cluster::{admin, after_change, migrate, nodes_conf, view};
 use crate::reply::int as integer;
@@ -92,6 +93,7 @@ fn cluster(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         ("MEET", 4 | 5) => meet(ctx, &args[2..]),
         ("FORGET", 3) => forget(ctx, &args[2]),
         ("REPLICATE", 3) => replicate(ctx, &args[2]),
+        ("FAILOVER", 2 | 3) => failover(ctx, args.get(2)),
         ("SETSLOT", 4 | 5) => admin::setslot(ctx, &args[2..]),
         ("SET-CONFIG-EPOCH", 3) => set_config_epoch(ctx, &args[2]),
         ("BUMPEPOCH", 2) => bump_epoch(ctx),
@@ -130,6 +132,7 @@ const KNOWN: &[&str] = &[
     "MEET",
     "FORGET",
     "REPLICATE",
+    "FAILOVER",
     "SETSLOT",
     "SET-CONFIG-EPOCH",
     "BUMPEPOCH",
@@ -161,6 +164,7 @@ fn help() -> Frame {
         "COUNTKEYSINSLOT <slot>",
         "DELSLOTS <slot> [<slot> ...]",
         "DELSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
+        "FAILOVER [FORCE|TAKEOVER]",
         "FLUSHSLOTS",
         "FORGET <node-id>",
         "GETKEYSINSLOT <slot> <count>",
@@ -394,6 +398,18 @@ fn replicate(ctx: &mut Ctx, arg: &[u8]) -> Reply {
         ));
     }
     cluster.replicate(id);
+    Ok(Frame::ok())
+}
+
+/// `CLUSTER FAILOVER [FORCE|TAKEOVER]`: OK at once, the switch happens in the background.
+fn failover(ctx: &mut Ctx, mode: Option<&Bytes>) -> Reply {
+    let mode = match mode.map(|m| upper(m)).as_deref() {
+        None => Mode::Default,
+        Some("FORCE") => Mode::Force,
+        Some("TAKEOVER") => Mode::Takeover,
+        Some(_) => return Err(Frame::error("ERR syntax error")),
+    };
+    failover::start(ctx.state, mode)?;
     Ok(Frame::ok())
 }
 

@@ -2,7 +2,8 @@
 //! type, body length (bounded by [`MAX_BODY`]) and the CRC-64 of the body — then a body
 //! that always starts with the sender's [`Header`] (id, epochs, flags, slots, address)
 //! and continues by type: gossip entries for PING/PONG/MEET, a node id for FAIL, a slot
-//! claim for UPDATE, a channel and message for PUBLISH.
+//! claim for UPDATE, a channel and message for PUBLISH; AUTH_REQUEST, AUTH_ACK and MFSTART
+//! are the header alone.
 //!
 //! Everything read here comes from a peer: decoding never panics, and a bad magic,
 //! version, length or checksum is an error the link answers by closing.
@@ -43,10 +44,13 @@ pub enum Kind {
     Publish,
     PublishShard,
     Update,
+    AuthRequest,
+    AuthAck,
+    MfStart,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Ping,
         Kind::Pong,
         Kind::Meet,
@@ -54,6 +58,9 @@ impl Kind {
         Kind::Publish,
         Kind::PublishShard,
         Kind::Update,
+        Kind::AuthRequest,
+        Kind::AuthAck,
+        Kind::MfStart,
     ];
 
     pub fn name(self) -> &'static str {
@@ -65,6 +72,9 @@ impl Kind {
             Kind::Publish => "publish",
             Kind::PublishShard => "publishshard",
             Kind::Update => "update",
+            Kind::AuthRequest => "auth-req",
+            Kind::AuthAck => "auth-ack",
+            Kind::MfStart => "mfstart",
         }
     }
 
@@ -138,6 +148,10 @@ pub struct Header {
     pub hostname: String,
     pub flags: NodeFlags,
     pub state_ok: bool,
+    /// Message flag: the sender is a master pausing writes for a manual failover.
+    pub paused: bool,
+    /// Message flag: an AUTH_REQUEST of a manual failover (vote even if the master is up).
+    pub force_ack: bool,
     /// The sender's slots, or its master's when it is a replica.
     pub slots: SlotBits,
     pub shard_id: NodeId,
@@ -175,6 +189,9 @@ pub enum Body {
         node: NodeId,
         slots: SlotBits,
     },
+    AuthRequest,
+    AuthAck,
+    MfStart,
 }
 
 /// A whole bus message.
@@ -209,6 +226,9 @@ impl Message {
             Body::Publish { .. } => Kind::Publish,
             Body::PublishShard { .. } => Kind::PublishShard,
             Body::Update { .. } => Kind::Update,
+            Body::AuthRequest => Kind::AuthRequest,
+            Body::AuthAck => Kind::AuthAck,
+            Body::MfStart => Kind::MfStart,
         }
     }
 
@@ -235,6 +255,7 @@ impl Message {
                 body.put_slice(node.as_bytes());
                 body.put_slice(&slots.0[..]);
             }
+            Body::AuthRequest | Body::AuthAck | Body::MfStart => {}
         }
         let mut out = BytesMut::with_capacity(PREFIX_LEN + body.len());
         out.put_slice(MAGIC);
@@ -320,7 +341,7 @@ fn put_header(out: &mut BytesMut, h: &Header) {
     out.put_u16(h.cport);
     put_text(out, &h.hostname);
     out.put_u16(flags_bits(h.flags));
-    out.put_u8(u8::from(h.state_ok));
+    out.put_u8(u8::from(h.state_ok) | u8::from(h.paused) << 1 | u8::from(h.force_ack) << 2);
     out.put_slice(&h.slots.0[..]);
     out.put_slice(h.shard_id.as_bytes());
 }
@@ -398,7 +419,8 @@ impl Reader {
         let (port, cport) = (self.u16()?, self.u16()?);
         let hostname = self.text()?;
         let flags = flags_from(self.u16()?);
-        let state_ok = self.u8()? != 0;
+        let state = self.u8()?;
+        let (state_ok, paused, force_ack) = (state & 1 != 0, state & 2 != 0, state & 4 != 0);
         let slots = self.slots()?;
         let shard_id = self.id()?;
         Some(Header {
@@ -413,6 +435,8 @@ impl Reader {
             hostname,
             flags,
             state_ok,
+            paused,
+            force_ack,
             slots,
             shard_id,
         })
@@ -459,6 +483,9 @@ impl Reader {
                 node: self.id()?,
                 slots: self.slots()?,
             },
+            Kind::AuthRequest => Body::AuthRequest,
+            Kind::AuthAck => Body::AuthAck,
+            Kind::MfStart => Body::MfStart,
         };
         self.0.is_empty().then_some(Message { header, body })
     }
@@ -487,6 +514,8 @@ mod tests {
                 ..NodeFlags::default()
             },
             state_ok: true,
+            paused: false,
+            force_ack: true,
             slots,
             shard_id: NodeId::random(),
         }

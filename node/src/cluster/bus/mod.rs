@@ -186,7 +186,8 @@ async fn outbound(
     closed(&shared, link_id, true);
 }
 
-/// A link ended: forget it, and back off before the next connect if it never came up.
+/// A link ended: forget it, and back off before the next connect if it never came up
+/// (a connect that failed counts as a ping without answer).
 fn closed(shared: &Shared, link_id: u64, was_up: bool) {
     let mut state = shared.state.lock();
     let Some(cluster) = state.cluster.as_deref_mut() else {
@@ -201,6 +202,11 @@ fn closed(shared: &Shared, link_id: u64, was_up: bool) {
         return;
     };
     node.link = None;
+    if !was_up && node.ping_sent == 0 {
+        // Failure detection needs a pending ping: count one as sent now (it will be once
+        // a connect succeeds), as Redis does.
+        node.ping_sent = now;
+    }
     node.reconnect_delay = if was_up {
         0
     } else {

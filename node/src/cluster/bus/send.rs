@@ -29,6 +29,8 @@ pub fn header(cluster: &Cluster) -> Header {
         hostname: me.hostname.clone(),
         flags: me.flags,
         state_ok: cluster.state_ok,
+        paused: me.is_master() && cluster.mf.end != 0,
+        force_ack: false,
         slots,
         shard_id: me.shard_id,
     }
@@ -36,10 +38,12 @@ pub fn header(cluster: &Cluster) -> Header {
 
 /// Frames `body` from myself and counts it as sent.
 pub fn frame(cluster: &mut Cluster, body: Body) -> Bytes {
-    let message = Message {
-        header: header(cluster),
-        body,
-    };
+    framed(cluster, header(cluster), body)
+}
+
+/// Frames `body` under `header` and counts it as sent.
+fn framed(cluster: &mut Cluster, header: Header, body: Body) -> Bytes {
+    let message = Message { header, body };
     cluster.stats.sent[message.kind() as usize] += 1;
     message.encode()
 }
@@ -123,28 +127,39 @@ pub fn pong(cluster: &mut Cluster, receiver: &NodeId) -> Bytes {
 /// replicas).
 pub fn broadcast(cluster: &mut Cluster, body: Body, shard_only: bool) {
     let bytes = frame(cluster, body);
-    let shard = cluster.my_master();
-    let in_shard = |n: &Node| shard.is_some_and(|m| n.id == m || n.master == Some(m));
-    let targets: Vec<NodeId> = cluster
-        .nodes
-        .values()
-        .filter(|n| !n.flags.myself && !n.flags.handshake && (!shard_only || in_shard(n)))
-        .map(|n| n.id)
-        .collect();
-    for id in targets {
+    broadcast_bytes(cluster, &bytes, shard_only);
+}
+
+/// Asks every node for its vote (FORCEACK: a manual failover, vote though my master is up).
+pub fn auth_request(cluster: &mut Cluster, force_ack: bool) {
+    let mut header = header(cluster);
+    header.force_ack = force_ack;
+    let bytes = framed(cluster, header, Body::AuthRequest);
+    broadcast_bytes(cluster, &bytes, false);
+}
+
+fn broadcast_bytes(cluster: &Cluster, bytes: &Bytes, shard_only: bool) {
+    for id in targets(cluster, shard_only) {
         send_to(cluster, &id, bytes.clone());
     }
 }
 
-/// A PONG with fresh gossip to every connected node: "my configuration changed".
-pub fn broadcast_pong(cluster: &mut Cluster) {
-    let targets: Vec<NodeId> = cluster
+/// Every other node past its handshake (`shard_only`: myself's master and its replicas).
+fn targets(cluster: &Cluster, shard_only: bool) -> Vec<NodeId> {
+    let shard = cluster.my_master();
+    let in_shard = |n: &Node| shard.is_some_and(|m| n.id == m || n.master == Some(m));
+    cluster
         .nodes
         .values()
-        .filter(|n| !n.flags.myself && !n.flags.handshake)
+        .filter(|n| !n.flags.myself && !n.flags.handshake && (!shard_only || in_shard(n)))
         .map(|n| n.id)
-        .collect();
-    for id in targets {
+        .collect()
+}
+
+/// A PONG with fresh gossip to every connected node: "my configuration changed"
+/// (`shard_only`: to myself's master and its replicas).
+pub fn broadcast_pong(cluster: &mut Cluster, shard_only: bool) {
+    for id in targets(cluster, shard_only) {
         let bytes = pong(cluster, &id);
         send_to(cluster, &id, bytes);
     }
