@@ -1,6 +1,7 @@
 //! Connection commands: PING, ECHO, AUTH, HELLO, SELECT, QUIT, RESET, CLIENT, COMMAND.
 
 use bytes::Bytes;
+use slotgate_protocol::command::{command_reply, RespVersion};
 use slotgate_protocol::Frame;
 
 use super::args::{int, is, upper};
@@ -285,44 +286,14 @@ fn kill_ids(ctx: &mut Ctx, ids: &[u64]) {
     }
 }
 
+/// COMMAND and its subcommands, from the shared table: real key positions for cluster
+/// clients.
 fn command(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    let _ = ctx;
-    let Some(sub) = args.get(1) else {
-        return Ok(Frame::Array(super::all().map(describe).collect()));
+    let version = match ctx.client.resp {
+        3 => RespVersion::Resp3,
+        _ => RespVersion::Resp2,
     };
-    match upper(sub).as_str() {
-        "COUNT" => Ok(integer(super::all().count())),
-        "LIST" => Ok(Frame::Array(
-            super::all().map(|s| Frame::bulk(s.name)).collect(),
-        )),
-        "INFO" => Ok(Frame::Array(
-            args[2..]
-                .iter()
-                .map(|name| super::lookup(name).map_or(Frame::NullArray, describe))
-                .collect(),
-        )),
-        "DOCS" => Ok(Frame::Map(Vec::new())),
-        _ => Err(err::unknown_subcommand(sub, "command")),
-    }
-}
-
-/// The reply COMMAND INFO gives for one command (name, arity, flags, first/last/step).
-fn describe(spec: &Spec) -> Frame {
-    let mut flags = Vec::new();
-    if spec.has(super::flag::WRITE) {
-        flags.push(Frame::Simple(Bytes::from_static(b"write")));
-    }
-    if spec.has(super::flag::DENYOOM) {
-        flags.push(Frame::Simple(Bytes::from_static(b"denyoom")));
-    }
-    Frame::Array(vec![
-        Frame::bulk(spec.name),
-        integer(spec.arity),
-        Frame::Set(flags),
-        integer(0),
-        integer(0),
-        integer(0),
-    ])
+    Ok(command_reply(args, version))
 }
 
 #[cfg(test)]

@@ -28,12 +28,12 @@ mod zsets;
 use std::sync::OnceLock;
 
 use bytes::Bytes;
+use slotgate_protocol::command::{Command, CommandError};
 use slotgate_protocol::Frame;
 
 use crate::blocking::Block;
 use crate::client::Client;
 use crate::db::{Db, Map};
-use crate::reply::err;
 use crate::state::{now_ms, State};
 
 /// A handler's outcome: the reply, or an error reply (so handlers can use `?`).
@@ -120,9 +120,11 @@ pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
     table().get(&*lower).copied()
 }
 
-/// Every command (COMMAND COUNT / LIST).
-pub fn all() -> impl Iterator<Item = &'static Spec> {
-    FAMILIES.iter().flat_map(|f| f.iter())
+/// Redis's checks before anything else: the command exists (in Redis 7.0's table, and here)
+/// and the arity is right, with Redis's texts (`'client|setname'` for a subcommand).
+fn resolve(args: &[Bytes]) -> Result<&'static Spec, Frame> {
+    Command::parse(args).map_err(|e| e.to_frame())?;
+    lookup(&args[0]).ok_or_else(|| CommandError::unknown_command(args).to_frame())
 }
 
 /// What a handler sees: the state (locked), its client, the time, and where it reports
@@ -180,12 +182,10 @@ impl<'a> Ctx<'a> {
 /// Runs one request for `client` with the state locked. A blocking command that must wait
 /// leaves its [`Block`] in `ctx.block`.
 pub fn execute(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
-    let Some(spec) = lookup(&args[0]) else {
-        return reject(ctx, unknown_command(args));
+    let spec = match resolve(args) {
+        Ok(spec) => spec,
+        Err(refusal) => return reject(ctx, refusal),
     };
-    if !arity_ok(spec.arity, args.len()) {
-        return reject(ctx, err::arity(spec.name));
-    }
     if !ctx.client.authenticated && !spec.has(flag::NOAUTH) {
         return reject(ctx, Frame::error("NOAUTH Authentication required."));
     }
@@ -263,22 +263,6 @@ pub(crate) fn arity_ok(arity: i32, n: usize) -> bool {
     }
 }
 
-/// Redis's text: `ERR unknown command 'x', with args beginning with: 'a' 'b' `.
-fn unknown_command(args: &[Bytes]) -> Frame {
-    let show = |b: &Bytes| String::from_utf8_lossy(&b[..b.len().min(128)]).into_owned();
-    let mut rest = String::new();
-    for arg in &args[1..] {
-        if rest.len() >= 128 {
-            break;
-        }
-        rest.push_str(&format!("'{}' ", show(arg)));
-    }
-    Frame::error(format!(
-        "ERR unknown command '{}', with args beginning with: {rest}",
-        show(&args[0])
-    ))
-}
-
 /// Unregisters a closing client: subscriptions and WATCHes.
 pub fn forget_client(state: &mut State, client: &mut Client) {
     pubsub::unsubscribe_all(state, client);
@@ -296,25 +280,52 @@ pub fn replay(state: &mut State, client: &mut Client, args: &[Bytes]) -> Frame {
 mod tests {
     use super::*;
 
-    #[test]
-    fn unknown_command_text() {
-        let args = [
-            Bytes::from_static(b"foo"),
-            Bytes::from_static(b"a"),
-            Bytes::from_static(b"b"),
-        ];
-        assert_eq!(
-            unknown_command(&args),
-            Frame::error("ERR unknown command 'foo', with args beginning with: 'a' 'b' ")
-        );
+    fn args(parts: &[&str]) -> Vec<Bytes> {
+        parts
+            .iter()
+            .map(|p| Bytes::copy_from_slice(p.as_bytes()))
+            .collect()
     }
 
     #[test]
-    fn names_are_unique_and_lower_case() {
+    fn refusals_use_redis_texts() {
+        let text = |parts: &[&str]| resolve(&args(parts)).map(|s| s.name);
+        assert_eq!(
+            text(&["foo", "a", "b"]),
+            Err(Frame::error(
+                "ERR unknown command 'foo', with args beginning with: 'a' 'b' "
+            ))
+        );
+        assert_eq!(
+            text(&["xadd", "s", "*", "f", "v"]),
+            Err(Frame::error(
+                "ERR unknown command 'xadd', with args beginning with: 's' '*' 'f' 'v' "
+            ))
+        );
+        assert_eq!(
+            text(&["client", "setname"]),
+            Err(Frame::error(
+                "ERR wrong number of arguments for 'client|setname' command"
+            ))
+        );
+        assert_eq!(
+            text(&["config", "nope"]),
+            Err(Frame::error(
+                "ERR unknown subcommand 'nope'. Try CONFIG HELP."
+            ))
+        );
+        assert_eq!(text(&["GeT", "k"]), Ok("get"));
+    }
+
+    #[test]
+    fn names_are_unique_lower_case_and_redis_s() {
         let mut seen = std::collections::HashSet::new();
-        for spec in all() {
+        let redis = slotgate_protocol::command::table();
+        for spec in FAMILIES.iter().flat_map(|f| f.iter()) {
             assert!(seen.insert(spec.name), "duplicate {}", spec.name);
             assert_eq!(spec.name, spec.name.to_ascii_lowercase());
+            let same = redis.get(spec.name.as_bytes()).map(|r| r.arity);
+            assert_eq!(same, Some(spec.arity), "{} differs from Redis", spec.name);
         }
         assert!(lookup(b"GeT").is_some());
     }

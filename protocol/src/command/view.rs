@@ -89,6 +89,15 @@ impl<'a> Command<'a> {
 }
 
 impl CommandError {
+    /// "unknown command" for `args`, whatever the table holds: for a server that runs only
+    /// part of the table and refuses the rest as Redis refuses names it has never heard of.
+    pub fn unknown_command(args: &[Bytes]) -> CommandError {
+        CommandError::UnknownCommand {
+            name: printable(args.first().map_or(&[][..], |a| &a[..]), 128),
+            args: quoted_args(args),
+        }
+    }
+
     /// The error as a reply frame.
     pub fn to_frame(&self) -> Frame {
         Frame::error(self.to_string())
@@ -111,10 +120,7 @@ fn unknown(args: &[Bytes]) -> CommandError {
             container: printable(name, usize::MAX).to_uppercase(),
             subcommand: printable(sub, 128),
         },
-        _ => CommandError::UnknownCommand {
-            name: printable(name, 128),
-            args: quoted_args(args),
-        },
+        _ => CommandError::unknown_command(args),
     }
 }
 
@@ -194,6 +200,10 @@ mod tests {
             "ERR unknown command 'foo', with args beginning with: 'a  b' "
         );
         assert_eq!(error(&["Config", "GET", "x"]), "config|get");
+        assert_eq!(
+            CommandError::unknown_command(&args(&["xinfo", "stream"])).to_string(),
+            "ERR unknown command 'xinfo', with args beginning with: 'stream' "
+        );
     }
 
     #[test]
