@@ -4,15 +4,15 @@
 //! or a connection failure (rate-limited, asking the node that redirected first).
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use slotgate_protocol::topology::SlotMap;
 use slotgate_protocol::Slot;
 use tokio::sync::Notify;
+use tokio::time::timeout;
 
 use crate::backend::{query, NodeLinks, Pool};
-use crate::config::ClusterConfig;
 
 /// One immutable view of who serves which slot: the protocol crate's [`SlotMap`] plus each
 /// shard master's shared connections.
@@ -68,27 +68,22 @@ fn by_first_slot(map: &SlotMap) -> Option<SlotMap> {
         .ok()
 }
 
-/// The live topology and its refresher.
+/// The live topology and its refresher. Seeds and refresh timings are read from the live
+/// config at each use, so a reload applies to the next refresh.
 #[derive(Debug)]
 pub struct Cluster {
     routes: ArcSwap<Routes>,
     pool: Pool,
-    seeds: Vec<String>,
-    refresh_interval: Duration,
-    min_refresh_gap: Duration,
     wake: Notify,
     /// A node to ask first on the next refresh (the one that sent a MOVED).
     hint: Mutex<Option<String>>,
 }
 
 impl Cluster {
-    pub fn new(config: &ClusterConfig, pool: Pool) -> Cluster {
+    pub fn new(pool: Pool) -> Cluster {
         Cluster {
             routes: ArcSwap::from_pointee(Routes::empty()),
             pool,
-            seeds: config.seeds.clone(),
-            refresh_interval: config.refresh_interval,
-            min_refresh_gap: config.min_refresh_gap,
             wake: Notify::new(),
             hint: Mutex::new(None),
         }
@@ -115,13 +110,28 @@ impl Cluster {
     /// `min_refresh_gap`.
     pub async fn run_refresh(self: Arc<Self>) {
         loop {
+            let started = Instant::now();
             let refreshed = self.refresh().await;
             crate::metrics::metrics().topology_refresh(refreshed.is_ok());
             if let Err(err) = refreshed {
                 tracing::warn!(%err, "slot map refresh failed");
             }
-            tokio::time::sleep(self.min_refresh_gap).await;
-            let _ = tokio::time::timeout(self.refresh_interval, self.wake.notified()).await;
+            let gap = self.pool.upstream().config.load().cluster.min_refresh_gap;
+            tokio::time::sleep(gap).await;
+            self.wait_turn(started).await;
+        }
+    }
+
+    /// Waits until `refresh_interval` has passed since `since`, or a refresh is asked for.
+    /// The interval is re-read every second, so a reload shortens a long wait.
+    async fn wait_turn(&self, since: Instant) {
+        loop {
+            let interval = self.pool.upstream().config.load().cluster.refresh_interval;
+            let left = interval.saturating_sub(since.elapsed());
+            let slice = left.min(Duration::from_secs(1));
+            if left.is_zero() || timeout(slice, self.wake.notified()).await.is_ok() {
+                return;
+            }
         }
     }
 
@@ -130,11 +140,12 @@ impl Cluster {
     pub async fn refresh(&self) -> anyhow::Result<()> {
         let hint = self.hint.lock().unwrap_or_else(|p| p.into_inner()).take();
         let current = self.routes();
-        let health = &self.pool.upstream().health;
+        let upstream = self.pool.upstream();
+        let (health, config) = (&upstream.health, upstream.config.load_full());
         let candidates = hint
             .into_iter()
             .chain(current.masters().iter().map(|m| m.addr.to_string()))
-            .chain(self.seeds.iter().cloned())
+            .chain(config.cluster.seeds.iter().cloned())
             .filter(|addr| !health.is_down(addr));
         let mut last_err = anyhow::anyhow!("no seed nodes");
         for addr in candidates {

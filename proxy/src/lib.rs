@@ -128,7 +128,7 @@ async fn start(config: Config, workers: Vec<Handle>) -> anyhow::Result<Arc<Proxy
         health: HealthTable::new(),
     };
     let pool = Pool::new(upstream.clone(), per_node, workers);
-    let cluster = Arc::new(Cluster::new(&config.load().cluster, pool));
+    let cluster = Arc::new(Cluster::new(pool));
     let first = tokio::time::timeout(Duration::from_secs(5), cluster.refresh()).await;
     if let Err(err) = first.unwrap_or_else(|_| Err(anyhow::anyhow!("timed out"))) {
         tracing::warn!(%err, "cluster not reachable yet; serving CLUSTERDOWN until it is");

@@ -1,7 +1,9 @@
 //! Hot reload under load: a client keeps writing through `slotgate` while the config file
 //! changes its client password and timeouts — no request fails, and new connections need
 //! the new password; then an invalid file is rejected: the old config keeps serving and
-//! `slotgate_config_reloads_total{result="error"}` rises.
+//! `slotgate_config_reloads_total{result="error"}` rises. And a slotgate started with a
+//! wrong seed and no backend password finds the cluster once the file names a right seed,
+//! the password and a short refresh interval — all read live, no restart.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -111,4 +113,36 @@ fn reload_under_load_then_reject_a_bad_file() {
         proxy.child().log()
     );
     assert!(!proxy.child().log().contains("\"new\""));
+}
+
+#[test]
+fn reloaded_seeds_credentials_and_refresh_interval_apply_without_a_restart() {
+    let mut spec = ClusterSpec::three_by_one(ServerKind::Redis);
+    spec.password = Some("backendpass".into());
+    let cluster = RedisCluster::start(spec);
+    let proxy = Slotgate::spawn(free_port(), &[free_port()], "", "refresh_interval = \"1h\"");
+    let mut client = eventually(Duration::from_secs(20), || {
+        Client::connect(proxy.port).map_err(|e| e.to_string())
+    });
+    let reply = frame_text(&client.cmd(&["SET", "reloaded", "1"]).unwrap());
+    assert!(reply.starts_with('-'), "no cluster yet: {reply}");
+    let text = std::fs::read_to_string(&proxy.config).unwrap();
+    let seed = format!("seeds = [\"127.0.0.1:{}\"]", cluster.nodes[0].port);
+    let text = text.lines().map(|line| match line {
+        l if l.starts_with("seeds = ") => seed.clone(),
+        l if l.starts_with("refresh_interval") => {
+            "refresh_interval = \"200ms\"\npassword = \"backendpass\"".to_owned()
+        }
+        l => l.to_owned(),
+    });
+    std::fs::write(&proxy.config, text.collect::<Vec<_>>().join("\n")).unwrap();
+    eventually(Duration::from_secs(20), || {
+        match client
+            .cmd(&["SET", "reloaded", "1"])
+            .map(|f| frame_text(&f))
+        {
+            Ok(text) if text == "OK" => Ok(()),
+            other => Err(format!("{other:?}\n{}", proxy.child().log())),
+        }
+    });
 }

@@ -27,7 +27,8 @@ impl Session {
         let routed = router::plan(&args);
         let name = routed.name;
         self.queue.label(name);
-        if !self.client.authed && !BEFORE_AUTH.contains(&name) {
+        let must_auth = !self.client.authed && self.config.proxy.password.is_some();
+        if must_auth && !BEFORE_AUTH.contains(&name) {
             return self.reply_err(ProxyError::NoAuth);
         }
         if self.tx.is_some() && !matches!(name, "exec" | "discard" | "multi" | "watch") {

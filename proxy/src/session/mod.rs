@@ -55,6 +55,8 @@ struct ClientState {
 /// One client's state.
 struct Session {
     proxy: Arc<Proxy>,
+    /// The live config as of the current request batch (re-read per batch, so a reload's
+    /// timeouts, limits and password reach existing sessions).
     config: Arc<Config>,
     id: u64,
     client: ClientState,
@@ -132,7 +134,6 @@ impl Session {
         let mut replies = Vec::with_capacity(64);
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let idle_timeout = self.config.proxy.idle_timeout;
         let mut last_input = Instant::now();
         loop {
             self.take_requests(&mut decoder, &mut input);
@@ -146,6 +147,7 @@ impl Session {
                 return Ok(());
             }
             let readable = !self.closing && self.queue.len() < self.config.proxy.max_pending;
+            let idle_timeout = self.config.proxy.idle_timeout;
             let timers = !self.queue.is_empty() || !idle_timeout.is_zero();
             tokio::select! {
                 biased;
@@ -174,6 +176,7 @@ impl Session {
         if input.is_empty() || self.closing {
             return;
         }
+        self.config = self.proxy.config.load_full();
         self.deadline = Instant::now() + self.config.cluster.request_timeout;
         self.routes = self.proxy.cluster.routes();
         let mut taken = 0;
