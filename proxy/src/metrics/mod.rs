@@ -443,6 +443,7 @@ mod tests {
             m.redirect_seen(kind);
             m.redirect_retried(kind);
         }
+        m.command_done("get", true, 0.001);
         m.slow_command("get");
         m.health_check(true);
         m.topology_refresh(true);
