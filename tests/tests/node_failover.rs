@@ -146,11 +146,12 @@ fn write_one(
     slot: u16,
 ) -> Result<bool, String> {
     for _ in 0..5 {
-        if !conns.contains_key(&port) {
-            let client = Client::connect(port).map_err(|e| format!("connect {port}: {e}"))?;
-            conns.insert(port, client);
-        }
-        let conn = conns.get_mut(&port).expect("connection");
+        let conn = match conns.entry(port) {
+            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                entry.insert(Client::connect(port).map_err(|e| format!("connect {port}: {e}"))?)
+            }
+        };
         let reply = conn
             .cmd(&["SET", key, value])
             .map_err(|e| format!("SET on {port}: {e}"))?;
