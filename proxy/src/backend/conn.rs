@@ -80,11 +80,15 @@ async fn serve(
     let in_flight: InFlight = Arc::new(Mutex::new(VecDeque::with_capacity(BATCH)));
     let mut reader = tokio::spawn(read_replies(rd, in_flight.clone(), stats.clone()));
     let mut out = BytesMut::with_capacity(64 * 1024);
+    let mut reader_ended = false;
     let broken = loop {
         if jobs.is_empty() {
             tokio::select! {
                 n = rx.recv_many(jobs, BATCH) => if n == 0 { break false },
-                _ = &mut reader => break true,
+                _ = &mut reader => {
+                    reader_ended = true;
+                    break true;
+                }
             }
             // Let every session that is ready this turn queue its requests too, then write
             // them all at once.
@@ -110,8 +114,11 @@ async fn serve(
         }
         out.clear();
     };
-    reader.abort();
-    let _ = reader.await;
+    // A finished JoinHandle must not be polled again.
+    if !reader_ended {
+        reader.abort();
+        let _ = reader.await;
+    }
     let lost: Vec<Job> = lock(&in_flight)
         .drain(..)
         .filter_map(|(_, job)| job)
