@@ -52,6 +52,12 @@ pub struct ProxyConfig {
     /// Worker threads; 0 = one per core.
     #[serde(default)]
     pub workers: usize,
+    /// A command slower than this (arrival to reply) is logged at `warn` and counted.
+    #[serde(default = "defaults::slowlog_threshold", deserialize_with = "duration")]
+    pub slowlog_threshold: Duration,
+    /// On SIGTERM/SIGINT, how long clients get to receive the replies to what they sent.
+    #[serde(default = "defaults::shutdown_timeout", deserialize_with = "duration")]
+    pub shutdown_timeout: Duration,
 }
 
 /// The admin HTTP endpoint (issue 7).
@@ -105,6 +111,12 @@ mod defaults {
     }
     pub fn max_pending() -> usize {
         4096
+    }
+    pub fn slowlog_threshold() -> Duration {
+        Duration::from_millis(100)
+    }
+    pub fn shutdown_timeout() -> Duration {
+        Duration::from_secs(5)
     }
     pub fn refresh_interval() -> Duration {
         Duration::from_secs(10)
@@ -167,6 +179,12 @@ impl Config {
         }
         if self.proxy.max_pending == 0 {
             problems.push("proxy.max_pending must be at least 1".to_owned());
+        }
+        if self.proxy.slowlog_threshold.is_zero() {
+            problems.push("proxy.slowlog_threshold must be above 0".to_owned());
+        }
+        if self.proxy.shutdown_timeout > Duration::from_secs(3600) {
+            problems.push("proxy.shutdown_timeout must be at most 1h".to_owned());
         }
         if self.cluster.request_timeout.is_zero() {
             problems.push("cluster.request_timeout must be above 0".to_owned());
@@ -268,6 +286,25 @@ mod tests {
         let config = Config::load(&path).expect("config/slotgate.toml");
         assert_eq!(config.proxy.listen.port(), 7777);
         assert_eq!(config.cluster.max_redirects, 5);
+        assert_eq!(config.proxy.slowlog_threshold, Duration::from_millis(100));
+        assert_eq!(config.proxy.shutdown_timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn slowlog_and_shutdown_settings() {
+        let base = "[cluster]\nseeds = [\"127.0.0.1:7000\"]\n[proxy]\nlisten = \"127.0.0.1:1\"\n";
+        let config = Config::parse(base).expect("defaults");
+        assert_eq!(config.proxy.slowlog_threshold, Duration::from_millis(100));
+        assert_eq!(config.proxy.shutdown_timeout, Duration::from_secs(5));
+        let text = format!("{base}slowlog_threshold = \"10ms\"\nshutdown_timeout = \"2s\"\n");
+        let config = Config::parse(&text).expect("set");
+        assert_eq!(config.proxy.slowlog_threshold, Duration::from_millis(10));
+        assert_eq!(config.proxy.shutdown_timeout, Duration::from_secs(2));
+        let zero = format!("{base}slowlog_threshold = \"0s\"\n");
+        let err = Config::parse(&zero).expect_err("zero").to_string();
+        assert!(err.contains("slowlog_threshold"), "{err}");
+        let bad = format!("{base}slowlog_threshold = \"10\"\n");
+        assert!(Config::parse(&bad).is_err());
     }
 
     #[test]

@@ -97,6 +97,8 @@ pub fn run(config: Config) -> anyhow::Result<()> {
                         Ok(listener) => server::accept_tcp(proxy, listener).await,
                         Err(err) => tracing::error!(%err, "worker cannot accept"),
                     }
+                    // Keep serving this worker's sessions while the process drains.
+                    std::future::pending::<()>().await
                 });
             })?;
     }
@@ -145,7 +147,7 @@ async fn start(config: Config, workers: Vec<Handle>) -> anyhow::Result<Arc<Proxy
 }
 
 /// Accepts on `listener` (and the unix socket, if configured), runs the admin side, and
-/// returns on SIGINT or SIGTERM.
+/// on SIGINT or SIGTERM stops accepting and drains (see [`drain`]) before returning.
 async fn serve_until_shutdown(proxy: Arc<Proxy>, listener: TcpListener) -> anyhow::Result<()> {
     let unix = match &proxy.config.load().proxy.unix_socket {
         Some(path) => {
@@ -158,12 +160,32 @@ async fn serve_until_shutdown(proxy: Arc<Proxy>, listener: TcpListener) -> anyho
     let unix = unix.map(|listener| tokio::spawn(server::accept_unix(proxy.clone(), listener)));
     let _ops = ops::start(&proxy).await?;
     shutdown_signal().await;
-    tracing::info!("shutting down");
     tcp.abort();
     if let Some(unix) = unix {
         unix.abort();
     }
+    drain(&proxy).await;
     Ok(())
+}
+
+/// Wakes every session to finish the requests its client already sent, and waits until
+/// all have closed or `proxy.shutdown_timeout` has passed.
+async fn drain(proxy: &Proxy) {
+    let timeout = proxy.config.load().proxy.shutdown_timeout;
+    let deadline = tokio::time::Instant::now() + timeout;
+    tracing::info!(
+        clients = proxy.clients.connected(),
+        ?timeout,
+        "shutting down"
+    );
+    proxy.clients.drain();
+    while proxy.clients.connected() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    match proxy.clients.connected() {
+        0 => tracing::info!("every client answered; exiting"),
+        left => tracing::warn!(left, "shutdown timeout: closing the remaining clients"),
+    }
 }
 
 /// Binds the client port once, without `SO_REUSEPORT`, so a second slotgate on the same

@@ -1,9 +1,10 @@
 //! `slotgate`: the proxy binary. Parses the command line, sets up logging and hands the
 //! loaded config to [`slotgate_proxy::run`].
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use slotgate_proxy::config::Config;
 
 /// slotgate — a stateless sharding proxy in front of Redis Cluster.
@@ -13,11 +14,23 @@ struct Cli {
     /// Path of the proxy's TOML config (same as `slotgate run --config FILE`).
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Log as JSON lines instead of human-readable text.
-    #[arg(long, global = true)]
+    /// Log format; the level comes from `RUST_LOG` (default `info`).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    log_format: LogFormat,
+    /// Same as `--log-format json` (kept for existing scripts).
+    #[arg(long, global = true, hide = true)]
     log_json: bool,
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+/// How log lines are written.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum LogFormat {
+    /// Human-readable text.
+    Human,
+    /// One JSON object per line.
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -34,18 +47,29 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let logs = tracing_subscriber::fmt().with_env_filter(filter);
-    if cli.log_json {
-        logs.json().init();
+    init_logs(if cli.log_json {
+        LogFormat::Json
     } else {
-        logs.init();
-    }
+        cli.log_format
+    });
     let path = match (cli.command, cli.config) {
         (Some(Command::Local(args)), _) => return slotgate_proxy::local::run(args),
         (Some(Command::Run { config }), _) | (None, Some(config)) => config,
         (None, None) => anyhow::bail!("missing --config FILE (see slotgate --help)"),
     };
     slotgate_proxy::run(Config::load(&path)?)
+}
+
+/// Installs the log subscriber: `format`, filtered by `RUST_LOG` (default `info`), coloured
+/// only on a terminal.
+fn init_logs(format: LogFormat) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal());
+    match format {
+        LogFormat::Human => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
 }

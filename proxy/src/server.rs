@@ -1,15 +1,20 @@
 //! The front door: the [`Proxy`] state every session shares, the accept loops (TCP and an
-//! optional unix socket) with the `max_clients` limit, and shutdown.
+//! optional unix socket) with the `max_clients` limit, and graceful shutdown: on
+//! [`Clients::drain`] the accept loops stop and every session is woken to finish what its
+//! client already sent, then close (see [`Clients::draining`]).
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
+use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::watch;
 
+use crate::backend::{Inbox, Reply, Tag};
 use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::error::ProxyError;
@@ -34,6 +39,10 @@ pub struct Clients {
     next_id: AtomicU64,
     count: AtomicUsize,
     table: Mutex<BTreeMap<u64, ClientRecord>>,
+    /// Set once shutdown begins (read by sessions on every turn, so an atomic).
+    draining: AtomicBool,
+    /// Flips to `true` when shutdown begins (awaited by the accept loops).
+    stop: watch::Sender<bool>,
 }
 
 /// One connected client as `CLIENT LIST` shows it.
@@ -42,6 +51,8 @@ pub struct ClientRecord {
     pub addr: String,
     pub name: String,
     pub since: Instant,
+    /// The session's inbox, to wake it when shutdown begins.
+    pub inbox: Option<Inbox>,
 }
 
 impl Clients {
@@ -58,6 +69,7 @@ impl Clients {
                 addr,
                 name: String::new(),
                 since: Instant::now(),
+                inbox: None,
             },
         );
         Some(id)
@@ -74,6 +86,33 @@ impl Clients {
         }
     }
 
+    /// Registers a session's inbox so [`Clients::drain`] can wake it.
+    pub fn set_inbox(&self, id: u64, inbox: Inbox) {
+        if let Some(record) = self.lock().get_mut(&id) {
+            record.inbox = Some(inbox);
+        }
+    }
+
+    /// Begins shutdown: the accept loops stop, and every session is woken to notice
+    /// [`Clients::draining`].
+    pub fn drain(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+        self.stop.send_replace(true);
+        for inbox in self.lock().values().filter_map(|r| r.inbox.as_ref()) {
+            let _ = inbox.send(wake_up());
+        }
+    }
+
+    /// Whether shutdown has begun: a session closes once its client is answered and idle.
+    pub fn draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
+
+    /// Resolves when shutdown begins.
+    async fn stopped(&self) {
+        let _ = self.stop.subscribe().wait_for(|stop| *stop).await;
+    }
+
     pub fn connected(&self) -> usize {
         self.count.load(Ordering::Acquire)
     }
@@ -88,10 +127,26 @@ impl Clients {
     }
 }
 
-/// Accepts TCP clients until the task is dropped.
+/// A reply for no request (sessions ignore it): wakes a session so it sees shutdown.
+fn wake_up() -> Reply {
+    Reply {
+        tag: Tag {
+            seq: u64::MAX,
+            part: 0,
+        },
+        result: Ok(Bytes::new()),
+    }
+}
+
+/// Accepts TCP clients until shutdown begins (or the task is dropped).
 pub async fn accept_tcp(proxy: Arc<Proxy>, listener: TcpListener) {
     loop {
-        match listener.accept().await {
+        let accepted = tokio::select! {
+            biased;
+            _ = proxy.clients.stopped() => return,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
             Ok((stream, peer)) => {
                 let _ = stream.set_nodelay(true);
                 admit(&proxy, stream, peer.to_string());

@@ -108,7 +108,7 @@ families! {
     pipeline_depth: Histogram = "slotgate_pipeline_depth", "Complete requests taken from one client read.", [], DEPTH;
     commands_total: IntCounterVec = "slotgate_commands_total", "Client commands answered, by command and result (ok or error).", ["command", "result"], &[];
     command_duration_seconds: HistogramVec = "slotgate_command_duration_seconds", "Time from a command's arrival to its reply being ready, by command.", ["command"], SECONDS;
-    slow_commands_total: IntCounterVec = "slotgate_slow_commands_total", "Commands slower than proxy.slow_command_threshold, by command.", ["command"], &[];
+    slow_commands_total: IntCounterVec = "slotgate_slow_commands_total", "Commands slower than proxy.slowlog_threshold, by command.", ["command"], &[];
     fanout_parts: Histogram = "slotgate_fanout_parts", "Parts a multi-key or all-masters command was split into.", [], PARTS;
     backend_requests_total: IntCounterVec = "slotgate_backend_requests_total", "Requests sent to a backend node.", ["backend"], &[];
     backend_errors_total: IntCounterVec = "slotgate_backend_errors_total", "Backend requests that failed (connection error, timeout) or got an error reply.", ["backend"], &[];

@@ -82,9 +82,11 @@ struct Session {
     closing: bool,
 }
 
-/// Serves one client until it disconnects, QUITs, idles out or breaks the protocol.
+/// Serves one client until it disconnects, QUITs, idles out, breaks the protocol or the
+/// proxy shuts down (after answering everything it sent).
 pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(proxy: Arc<Proxy>, id: u64, stream: S) {
     let (inbox, rx) = mpsc::unbounded_channel();
+    proxy.clients.set_inbox(id, inbox.clone());
     let config = proxy.config.load_full();
     let routes = proxy.cluster.routes();
     let authed = config.proxy.password.is_none();
@@ -147,6 +149,10 @@ impl Session {
                 return Ok(());
             }
             let readable = !self.closing && self.queue.len() < self.config.proxy.max_pending;
+            // Shutting down: close once everything the client sent is answered (the read
+            // branch comes first, so bytes already here are still taken).
+            let drained =
+                self.queue.is_empty() && input.is_empty() && self.proxy.clients.draining();
             let idle_timeout = self.config.proxy.idle_timeout;
             let timers = !self.queue.is_empty() || !idle_timeout.is_zero();
             tokio::select! {
@@ -161,6 +167,7 @@ impl Session {
                     crate::metrics::metrics().bytes_in(read);
                     last_input = Instant::now();
                 }
+                _ = std::future::ready(()), if drained => return Ok(()),
                 _ = tick.tick(), if timers => {
                     if !idle_timeout.is_zero() && self.queue.is_empty() && last_input.elapsed() > idle_timeout {
                         return Ok(());
@@ -201,7 +208,8 @@ impl Session {
 
     /// Moves ready replies, then (once nothing is waiting) pub/sub frames, into `out`.
     fn flush(&mut self, out: &mut BytesMut) {
-        self.queue.flush(out);
+        let slow = self.config.proxy.slowlog_threshold;
+        self.queue.flush(out, slow, &self.routes);
         if self.queue.is_empty() {
             while let Some(frame) = self.pushes.pop_front() {
                 out.extend_from_slice(&frame);

@@ -4,12 +4,13 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use slotgate_protocol::Slot;
 
 use crate::backend::Proto;
+use crate::cluster::Routes;
 use crate::merge::Merger;
 
 /// Where a part goes.
@@ -123,6 +124,16 @@ pub enum Entry {
     Waiting(Work),
 }
 
+/// What metrics and the slow-command log know of an entry.
+#[derive(Debug)]
+struct Label {
+    command: &'static str,
+    arrived: Instant,
+    /// Where its first part went (moved out of its work when it finished); `None` for
+    /// replies the proxy made itself.
+    route: Option<Route>,
+}
+
 /// The queue; entries are addressed by sequence number.
 #[derive(Debug, Default)]
 pub struct ReplyQueue {
@@ -130,9 +141,9 @@ pub struct ReplyQueue {
     /// Sequence number of the front entry.
     front: u64,
     /// The command the next pushed entry answers, and when it arrived (see [`Self::label`]).
-    next_label: Option<(&'static str, Instant)>,
-    /// Each entry's command and arrival, for `slotgate_commands_total` and latency.
-    labels: VecDeque<Option<(&'static str, Instant)>>,
+    next_label: Option<Label>,
+    /// Each entry's label, for `slotgate_commands_total`, latency and the slow-command log.
+    labels: VecDeque<Option<Label>>,
 }
 
 impl ReplyQueue {
@@ -145,7 +156,11 @@ impl ReplyQueue {
 
     /// Names the command the next pushed entry answers (for metrics).
     pub fn label(&mut self, command: &'static str) {
-        self.next_label = Some((command, Instant::now()));
+        self.next_label = Some(Label {
+            command,
+            arrived: Instant::now(),
+            route: None,
+        });
     }
 
     pub fn len(&self) -> usize {
@@ -173,23 +188,29 @@ impl ReplyQueue {
         else {
             return;
         };
-        if let Some(entry) = self.entries.get_mut(index) {
-            *entry = Entry::Done(reply);
+        let Some(entry) = self.entries.get_mut(index) else {
+            return;
+        };
+        if let Entry::Waiting(work) = std::mem::replace(entry, Entry::Done(reply)) {
+            if let Some(Some(label)) = self.labels.get_mut(index) {
+                label.route = Some(work.first.route);
+            }
         }
     }
 
-    /// Moves every done entry at the front into `out`.
-    pub fn flush(&mut self, out: &mut BytesMut) {
+    /// Moves every done entry at the front into `out`, recording each command's latency and
+    /// logging those slower than `slow` (their node as `routes` name it).
+    pub fn flush(&mut self, out: &mut BytesMut, slow: Duration, routes: &Routes) {
         let now = Instant::now();
         while let Some(Entry::Done(reply)) = self.entries.front() {
             out.extend_from_slice(reply);
-            if let Some((command, arrived)) = self.labels.pop_front().flatten() {
+            if let Some(label) = self.labels.pop_front().flatten() {
                 let ok = !matches!(reply.first(), Some(b'-' | b'!'));
-                crate::metrics::metrics().command_done(
-                    command,
-                    ok,
-                    now.saturating_duration_since(arrived).as_secs_f64(),
-                );
+                let took = now.saturating_duration_since(label.arrived);
+                crate::metrics::metrics().command_done(label.command, ok, took.as_secs_f64());
+                if took > slow {
+                    slow_command(&label, took, routes);
+                }
             }
             self.entries.pop_front();
             self.front += 1;
@@ -212,4 +233,22 @@ impl ReplyQueue {
         }
         out
     }
+}
+
+/// Logs a command slower than the threshold (never its arguments) and counts it.
+#[cold]
+fn slow_command(label: &Label, took: Duration, routes: &Routes) {
+    let node: &str = match &label.route {
+        Some(Route::Slot(slot)) => routes.owner(*slot).map_or("-", |node| &node.addr),
+        Some(Route::Node(addr) | Route::Private(addr)) => addr,
+        Some(Route::Any) => "any master",
+        None => "proxy",
+    };
+    tracing::warn!(
+        command = label.command,
+        node,
+        duration_ms = (took.as_secs_f64() * 1e6).round() / 1e3,
+        "slow command"
+    );
+    crate::metrics::metrics().slow_command(label.command);
 }
