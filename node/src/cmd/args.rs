@@ -27,16 +27,21 @@ pub fn positive(arg: &[u8], negative: &str) -> Result<i64, Frame> {
     Ok(n)
 }
 
-/// A blocking command's timeout in seconds → milliseconds (0 = forever).
+/// A blocking command's timeout in seconds → milliseconds (0 = forever). Like Redis 7.0,
+/// which casts the rounded-up milliseconds to a `long long`: a value past its range
+/// (infinity included) becomes negative, and a tiny negative one rounds up to 0.
 pub fn timeout(arg: &[u8]) -> Result<i64, Frame> {
     let secs = parse_f64(arg)
-        .filter(|s| s.is_finite())
         .ok_or_else(|| Frame::error("ERR timeout is not a float or out of range"))?;
-    if secs < 0.0 {
+    let ms = (secs * 1000.0).ceil();
+    if !(0.0..I64_END).contains(&ms) {
         return Err(Frame::error("ERR timeout is negative"));
     }
-    Ok((secs * 1000.0).ceil() as i64)
+    Ok(ms as i64)
 }
+
+/// 2^63: the first `f64` past `i64::MAX`.
+const I64_END: f64 = 9_223_372_036_854_775_808.0;
 
 /// Case-insensitive keyword comparison.
 pub fn is(arg: &[u8], word: &str) -> bool {
@@ -95,4 +100,25 @@ pub fn write_or_create<'a, T: ?Sized>(
 /// Copies an argument out of the request buffer, so stored data never pins a whole read.
 pub fn owned(arg: &Bytes) -> Bytes {
     Bytes::copy_from_slice(arg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_like_redis() {
+        let negative = Err(Frame::error("ERR timeout is negative"));
+        let not_float = Err(Frame::error("ERR timeout is not a float or out of range"));
+        assert_eq!(timeout(b"1.5"), Ok(1500));
+        assert_eq!(timeout(b"1e-300"), Ok(1));
+        assert_eq!(timeout(b"-0.0001"), Ok(0));
+        assert_eq!(timeout(b"9223372036854774"), Ok(9_223_372_036_854_773_760));
+        assert_eq!(timeout(b"99999999999999999999"), negative);
+        assert_eq!(timeout(b"inf"), negative);
+        assert_eq!(timeout(b"-inf"), negative);
+        assert_eq!(timeout(b"-1"), negative);
+        assert_eq!(timeout(b"nan"), not_float);
+        assert_eq!(timeout(b"1 "), not_float);
+    }
 }

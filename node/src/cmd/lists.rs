@@ -51,7 +51,7 @@ fn list<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a VecDeque<Bytes>>,
 /// Waits for `keys` unless blocking is not allowed here (then answers `on_timeout`).
 pub fn block(ctx: &mut Ctx, keys: &[Bytes], timeout_ms: i64, on_timeout: Frame) -> Reply {
     if !ctx.no_block {
-        let deadline = (timeout_ms > 0).then(|| ctx.now + timeout_ms);
+        let deadline = (timeout_ms > 0).then(|| ctx.now.saturating_add(timeout_ms));
         ctx.block = Some(Block {
             keys: keys.to_vec(),
             deadline,
