@@ -3,7 +3,7 @@
 //!
 //! Known differences are ratcheted by `tests/differential/known-gaps.txt`: a script that
 //! differs and is not listed fails the test (a regression); a listed script that now
-//! matches fails it too, so the list only shrinks.
+//! matches (here and in re-runs on fresh nodes) is printed for removal from the list.
 //!
 //! Environment:
 //! - `DIFF_UPDATE_GAPS=1` rewrites known-gaps.txt: every script that differed in any of
@@ -149,9 +149,9 @@ fn differing_in_any_pass(
     differing
 }
 
-/// The ratchet: regressions (differing, not listed) and fixed entries (listed, matching in
-/// this run and in [`FIXED_RECHECKS`] re-runs on fresh nodes, or no longer in the corpus) as
-/// messages; empty when the list is exact.
+/// The ratchet: regressions (differing, not listed) and listed scripts no longer in the
+/// corpus, as messages; fixed entries (listed, matching in this run and in
+/// [`FIXED_RECHECKS`] re-runs on fresh nodes) are printed for removal.
 fn ratchet(
     outcomes: &[Outcome],
     known: &BTreeSet<String>,
@@ -183,11 +183,11 @@ fn ratchet(
             .map(|(s, _)| s)
             .collect();
     }
-    problems.extend(
-        fixed
-            .iter()
-            .map(|s| format!("remove from known-gaps: {}", s.id())),
-    );
+    // Some node replies vary per process (hash-map order of small collections), so a
+    // listed script that matches now is reported, not failed: only regressions fail.
+    for script in &fixed {
+        println!("now matches, remove from known-gaps: {}", script.id());
+    }
     for id in known {
         if !outcomes.iter().any(|o| &o.id == id) {
             problems.push(format!("remove from known-gaps (no such script): {id}"));
