@@ -129,7 +129,12 @@ static PARAMS: &[Param] = &[
     p("cluster-announce-hostname", "", Kind::Str, true),
     p("cluster-allow-replica-migration", "yes", Kind::Bool, true),
     p("cluster-replica-no-failover", "no", Kind::Bool, true),
-    p("cluster-allow-pubsubshard-when-down", "yes", Kind::Bool, true),
+    p(
+        "cluster-allow-pubsubshard-when-down",
+        "yes",
+        Kind::Bool,
+        true,
+    ),
     p("replica-read-only", "yes", Kind::Bool, true),
     p("replicaof", "", Kind::Str, false),
     p("repl-backlog-size", "1048576", Kind::Memory, true),

@@ -31,8 +31,8 @@ pub mod glob;
 pub mod info;
 pub mod memory;
 pub mod pubsub;
-pub mod reply;
 pub mod replication;
+pub mod reply;
 pub mod server;
 pub mod state;
 

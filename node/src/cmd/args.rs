@@ -31,8 +31,8 @@ pub fn positive(arg: &[u8], negative: &str) -> Result<i64, Frame> {
 /// which casts the rounded-up milliseconds to a `long long`: a value past its range
 /// (infinity included) becomes negative, and a tiny negative one rounds up to 0.
 pub fn timeout(arg: &[u8]) -> Result<i64, Frame> {
-    let secs = parse_f64(arg)
-        .ok_or_else(|| Frame::error("ERR timeout is not a float or out of range"))?;
+    let secs =
+        parse_f64(arg).ok_or_else(|| Frame::error("ERR timeout is not a float or out of range"))?;
     let ms = (secs * 1000.0).ceil();
     if !(0.0..I64_END).contains(&ms) {
         return Err(Frame::error("ERR timeout is negative"));
