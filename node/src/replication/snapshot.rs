@@ -13,6 +13,7 @@
 
 use bytes::Bytes;
 
+use crate::cluster::checksum::crc64;
 use crate::db::zset::ZSet;
 use crate::db::{Db, Entry, Map, Set, Value};
 use crate::state::{now_ms, State};
@@ -245,34 +246,6 @@ impl Reader<'_> {
         })
     }
 }
-
-/// CRC-64 with Redis's polynomial (Jones, reflected), table-driven.
-fn crc64(data: &[u8]) -> u64 {
-    data.iter().fold(0u64, |crc, &b| {
-        CRC_TABLE[((crc ^ u64::from(b)) & 0xff) as usize] ^ (crc >> 8)
-    })
-}
-
-const CRC_TABLE: [u64; 256] = {
-    const POLY: u64 = 0x95ac_9329_ac4b_c9b5;
-    let mut table = [0u64; 256];
-    let mut i = 0;
-    while i < 256 {
-        let mut crc = i as u64;
-        let mut bit = 0;
-        while bit < 8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ POLY
-            } else {
-                crc >> 1
-            };
-            bit += 1;
-        }
-        table[i] = crc;
-        i += 1;
-    }
-    table
-};
 
 #[cfg(test)]
 mod tests {
