@@ -1,27 +1,51 @@
-//! Pipelines and bad input through slotgate in front of a real 3+3 Redis 7 cluster: a
-//! 10,000-command mixed pipeline across all slots answers exactly like one standalone
-//! redis-server; malformed RESP, a 1 GiB bulk header, an unknown command and a client that
-//! disconnects mid-pipeline each get their Redis-shaped error or close while other clients
-//! carry on and the proxy's memory stays bounded; and `redis-benchmark` runs clean.
+//! Pipelines and bad input through slotgate in front of a real 3+3 cluster (redis-server 7
+//! and slotgate-node): a 10,000-command mixed pipeline across all slots answers exactly like
+//! one standalone redis-server; a 1,000,000-command pipeline is answered in order while the
+//! proxy's resident memory stays bounded; malformed RESP, a 1 GiB bulk header, an unknown
+//! command and a client that disconnects mid-pipeline (1,000,000 commands, never read) each
+//! get their Redis-shaped error or close while other clients carry on and the proxy's
+//! memory stays bounded; and `redis-benchmark` runs clean.
 
-use std::io::Read;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpStream};
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread;
 use std::time::Duration;
+
+use bytes::BytesMut;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use slotgate_protocol::resp::ReplyDecoder;
 use slotgate_protocol::Frame;
 use slotgate_tests::proxy::Slotgate;
 use slotgate_tests::redis::{ClusterSpec, RedisCluster, RedisServer, ServerKind};
 use slotgate_tests::{free_port, Client};
 
-#[test]
-fn pipelines_bad_input_and_benchmark() {
-    let cluster = RedisCluster::start(ClusterSpec::three_by_one(ServerKind::Redis));
+/// Commands in the deep pipelines.
+const DEEP: usize = 1_000_000;
+/// How much the proxy's resident memory may grow while it serves them.
+const RSS_BOUND_KIB: u64 = 64 * 1024;
+
+fn pipelines_bad_input_and_benchmark(kind: ServerKind) {
+    let cluster = RedisCluster::start(ClusterSpec::three_by_one(kind));
     let proxy = Slotgate::start(&[cluster.nodes[0].port, cluster.nodes[1].port], "", "");
     mixed_pipeline_matches_one_redis(&proxy);
+    million_command_pipeline(&proxy);
     bad_input(&proxy);
     benchmark(&proxy);
+}
+
+#[test]
+fn pipelines_bad_input_and_benchmark_redis() {
+    pipelines_bad_input_and_benchmark(ServerKind::Redis);
+}
+
+#[test]
+fn pipelines_bad_input_and_benchmark_slotgate_node() {
+    pipelines_bad_input_and_benchmark(ServerKind::SlotgateNode);
 }
 
 /// A random mix of commands over 600 keys (so every part of the slot space), fan-out
@@ -96,6 +120,102 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// Samples a process's resident memory every 20 ms until dropped; remembers the peak.
+struct RssWatch {
+    peak: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl RssWatch {
+    fn start(pid: u32) -> RssWatch {
+        let peak = Arc::new(AtomicU64::new(rss_kib(pid)));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (p, s) = (peak.clone(), stop.clone());
+        let thread = thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                p.fetch_max(rss_kib(pid), Ordering::Relaxed);
+                thread::sleep(Duration::from_millis(20));
+            }
+        });
+        RssWatch {
+            peak,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn peak(mut self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            thread.join().expect("rss sampler");
+        }
+        self.peak.load(Ordering::Relaxed)
+    }
+}
+
+/// `INCR deep:<i % 100>` for `i` in `range`, encoded as one buffer.
+fn incr_burst(range: std::ops::Range<usize>) -> Vec<u8> {
+    let mut burst = Vec::with_capacity(range.len() * 40);
+    for i in range {
+        let key = format!("deep:{:02}", i % 100);
+        write!(burst, "*2\r\n$4\r\nINCR\r\n${}\r\n{key}\r\n", key.len()).unwrap();
+    }
+    burst
+}
+
+/// One client writes 1,000,000 INCRs over 100 keys in one go while reading the replies:
+/// reply `i` must be `i / 100 + 1` (so every reply is there, in order), and the proxy's
+/// resident memory stays within [`RSS_BOUND_KIB`] of where it started.
+fn million_command_pipeline(proxy: &Slotgate) {
+    let mut bystander = proxy.client();
+    let watch = RssWatch::start(proxy.child().pid());
+    let before = rss_kib(proxy.child().pid());
+    let stream = TcpStream::connect(("127.0.0.1", proxy.port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let sender = thread::spawn(move || {
+        for start in (0..DEEP).step_by(10_000) {
+            writer
+                .write_all(&incr_burst(start..start + 10_000))
+                .unwrap();
+        }
+    });
+    let mut reader = stream;
+    let mut decoder = ReplyDecoder::default();
+    let mut buf = BytesMut::with_capacity(256 * 1024);
+    let mut chunk = vec![0u8; 256 * 1024];
+    let mut seen = 0usize;
+    while seen < DEEP {
+        while let Some(frame) = decoder.decode(&mut buf).unwrap() {
+            let want = (seen / 100 + 1) as i64;
+            assert_eq!(frame, Frame::Integer(want), "reply {seen}");
+            seen += 1;
+        }
+        if seen < DEEP {
+            let n = reader.read(&mut chunk).expect("replies keep coming");
+            assert!(
+                n > 0,
+                "the proxy closed the connection after {seen} replies"
+            );
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        if seen % 100_000 == 0 {
+            // Other clients are served while the deep pipeline runs.
+            assert_eq!(bystander.text(&["PING"]).unwrap(), "PONG");
+        }
+    }
+    sender.join().expect("sender");
+    let peak = watch.peak();
+    assert!(
+        peak < before + RSS_BOUND_KIB,
+        "proxy memory grew from {before} KiB to a peak of {peak} KiB over {DEEP} commands"
+    );
+    assert_eq!(bystander.text(&["GET", "deep:07"]).unwrap(), "10000");
+}
+
 /// Reads until the proxy closes the connection; returns everything it sent.
 fn read_to_close(port: u16, input: &[u8]) -> String {
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -122,6 +242,7 @@ fn bad_input(proxy: &Slotgate) {
         "+PONG\r\n-ERR Protocol error: expected '$', got '+'\r\n"
     );
     let before = rss_kib(proxy.child().pid());
+    let watch = RssWatch::start(proxy.child().pid());
     assert_eq!(
         read_to_close(proxy.port, b"*2\r\n$3\r\nSET\r\n$1073741824\r\n"),
         "-ERR Protocol error: invalid bulk length\r\n"
@@ -133,27 +254,35 @@ fn bad_input(proxy: &Slotgate) {
         .unwrap()
         .starts_with("-ERR unknown command 'NOSUCH'"));
     assert_eq!(c.text(&["PING"]).unwrap(), "PONG");
-    // A client that sends a deep pipeline and leaves without reading.
-    for _ in 0..3 {
-        let mut quitter = proxy.client();
-        let mut burst = Vec::new();
-        for i in 0..20_000 {
-            burst.extend_from_slice(
-                format!("*3\r\n$3\r\nSET\r\n$6\r\nq{:05}\r\n$1\r\nx\r\n", i % 1000).as_bytes(),
-            );
-        }
-        quitter.send_raw(&burst).unwrap();
-        drop(quitter);
+    // Clients that send a deep pipeline and leave without reading a reply: a short one
+    // (whole in the socket buffers) and 1,000,000 commands (the proxy stops reading once
+    // its replies back up, so the client hangs up mid-write).
+    for deep in [20_000, DEEP] {
+        let stream = TcpStream::connect(("127.0.0.1", proxy.port)).unwrap();
+        let mut writer = stream.try_clone().unwrap();
+        let sender = thread::spawn(move || {
+            for start in (0..deep).step_by(10_000) {
+                if writer
+                    .write_all(&incr_burst(start..start + 10_000))
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        });
+        thread::sleep(Duration::from_secs(2));
+        stream.shutdown(Shutdown::Both).unwrap();
+        sender.join().expect("sender");
     }
     assert_eq!(
         bystander.text(&["GET", "bystander"]).unwrap(),
         "1",
         "other clients are unaffected"
     );
-    let after = rss_kib(proxy.child().pid());
+    let peak = watch.peak();
     assert!(
-        after < before + 64 * 1024,
-        "proxy memory grew from {before} KiB to {after} KiB"
+        peak < before + RSS_BOUND_KIB,
+        "proxy memory grew from {before} KiB to a peak of {peak} KiB"
     );
 }
 
