@@ -2,6 +2,8 @@
 //! part per master) into the one reply the client expects. Only split requests pay for
 //! parsing replies into frames; single-part replies pass through as raw bytes.
 
+use std::time::Instant;
+
 use bytes::{Bytes, BytesMut};
 use slotgate_protocol::resp::{encode, ReplyDecoder};
 use slotgate_protocol::Frame;
@@ -33,6 +35,13 @@ pub enum Merger {
     Info { sections: String },
     /// MULTI … EXEC run as parts: the EXEC reply (the last part).
     Exec,
+    /// WAIT, answered by polling `INFO replication` (see `session::wait`): `replicas` wanted,
+    /// until when (`None`: no timeout), and the master's replication offset to reach.
+    Wait {
+        replicas: i64,
+        until: Option<Instant>,
+        target: Option<u64>,
+    },
 }
 
 /// SCAN cursors: `node_cursor * SCAN_STRIDE + master_index`.
@@ -42,7 +51,9 @@ impl Merger {
     /// Merges the parts' replies (in part order) into the client's reply.
     pub fn merge(&self, replies: Vec<Bytes>, proto: Proto) -> Bytes {
         match self {
-            Merger::Pass | Merger::First => return replies.into_iter().next().unwrap_or_default(),
+            Merger::Pass | Merger::First | Merger::Wait { .. } => {
+                return replies.into_iter().next().unwrap_or_default()
+            }
             Merger::Exec => return replies.into_iter().last().unwrap_or_default(),
             _ => {}
         }
@@ -65,7 +76,7 @@ impl Merger {
             Merger::AndFlags => and_flags(frames),
             Merger::Scan { master, masters } => scan(frames, *master, *masters),
             Merger::Info { sections } => info(sections, frames.iter().map(integer).sum(), proto),
-            Merger::Pass | Merger::First | Merger::Exec => Frame::NullBulk,
+            Merger::Pass | Merger::First | Merger::Exec | Merger::Wait { .. } => Frame::NullBulk,
         };
         to_bytes(&for_client(merged, proto))
     }

@@ -1,4 +1,5 @@
-//! Every routing class through slotgate in front of a real 3+3 Redis 7 cluster: single key,
+//! Every routing class through slotgate in front of a real 3+3 cluster (redis-server 7 and
+//! slotgate-node, one test each): single key,
 //! same-slot multi-key, fan-out with merge order, CROSSSLOT, all-masters (KEYS, full SCAN,
 //! DBSIZE, RANDOMKEY, SCRIPT LOAD + EVALSHA, FLUSHALL), local commands, transactions,
 //! blocking pops, pub/sub, unsupported and unknown commands, and the proxy password.
@@ -30,8 +31,17 @@ fn strings(frame: Frame) -> Vec<String> {
 }
 
 #[test]
-fn every_routing_class_through_the_proxy() {
-    let cluster = RedisCluster::start(ClusterSpec::three_by_one(ServerKind::Redis));
+fn every_routing_class_through_the_proxy_redis() {
+    every_routing_class(ServerKind::Redis);
+}
+
+#[test]
+fn every_routing_class_through_the_proxy_slotgate_node() {
+    every_routing_class(ServerKind::SlotgateNode);
+}
+
+fn every_routing_class(kind: ServerKind) {
+    let cluster = RedisCluster::start(ClusterSpec::three_by_one(kind));
     let proxy = Slotgate::start(&[cluster.nodes[0].port], "", "");
     let mut c = proxy.client();
     assert_eq!(c.text(&["FLUSHALL"]).unwrap(), "OK");
@@ -39,10 +49,13 @@ fn every_routing_class_through_the_proxy() {
     fan_out(&mut c);
     cross_slot(&mut c);
     all_masters(&mut c);
+    scripts(&mut c, kind);
     local_commands(&mut c);
     transactions(&proxy);
     blocking_pop(&proxy);
     pub_sub(&proxy);
+    shard_pub_sub(&proxy, &cluster);
+    wait(&proxy);
     refused(&mut c);
     resp3(&proxy);
     password(&cluster);
@@ -143,19 +156,31 @@ fn all_masters(c: &mut Client) {
     }
     assert_eq!(seen, expected, "a full SCAN visits every key");
     assert!(c.text(&["RANDOMKEY"]).unwrap().starts_with("scan:"));
-    let sha = c
-        .text(&["SCRIPT", "LOAD", "return redis.call('GET', KEYS[1])"])
-        .unwrap();
-    assert_eq!(sha.len(), 40, "{sha}");
-    assert_eq!(c.text(&["EVALSHA", &sha, "1", "scan:7"]).unwrap(), "x");
-    assert_eq!(
-        c.cmd(&["SCRIPT", "EXISTS", &sha, "0000"]).unwrap(),
-        Frame::Array(vec![Frame::Integer(1), Frame::Integer(0)])
-    );
     assert!(c.text(&["INFO"]).unwrap().contains("db0:keys=300,"));
     assert_eq!(c.text(&["FLUSHALL"]).unwrap(), "OK");
     assert_eq!(c.text(&["DBSIZE"]).unwrap(), "0");
     assert_eq!(c.cmd(&["RANDOMKEY"]).unwrap(), Frame::NullBulk);
+}
+
+/// SCRIPT LOAD on every master, then EVALSHA on one. slotgate-node has no scripting (not
+/// in its command set): there the node's own unknown-command error comes through.
+fn scripts(c: &mut Client, kind: ServerKind) {
+    assert_eq!(c.text(&["SET", "script:7", "x"]).unwrap(), "OK");
+    let load = ["SCRIPT", "LOAD", "return redis.call('GET', KEYS[1])"];
+    if kind == ServerKind::SlotgateNode {
+        assert!(c
+            .text(&load)
+            .unwrap()
+            .starts_with("-ERR unknown command 'SCRIPT'"));
+        return;
+    }
+    let sha = c.text(&load).unwrap();
+    assert_eq!(sha.len(), 40, "{sha}");
+    assert_eq!(c.text(&["EVALSHA", &sha, "1", "script:7"]).unwrap(), "x");
+    assert_eq!(
+        c.cmd(&["SCRIPT", "EXISTS", &sha, "0000"]).unwrap(),
+        Frame::Array(vec![Frame::Integer(1), Frame::Integer(0)])
+    );
 }
 
 fn local_commands(c: &mut Client) {
@@ -275,6 +300,140 @@ fn pub_sub(proxy: &Slotgate) {
         Frame::Array(vec![bulk("unsubscribe"), bulk("news"), Frame::Integer(0)])
     );
     assert_eq!(subscriber.text(&["SET", "after-sub", "1"]).unwrap(), "OK");
+}
+
+/// SSUBSCRIBE / SPUBLISH by slot: counts across shards as one Redis connection shows them,
+/// messages delivered, and the subscription follows its slot to a new owner.
+fn shard_pub_sub(proxy: &Slotgate, cluster: &RedisCluster) {
+    let mut subscriber = proxy.client();
+    let mut publisher = proxy.client();
+    // Two channels on different shards.
+    let a = "{s0}chan";
+    let owner = owner_of(cluster, a);
+    let b = &(1..)
+        .map(|i| format!("{{s{i}}}chan"))
+        .find(|b| owner_of(cluster, b) != owner)
+        .unwrap();
+    let b = b.as_str();
+    let confirm = |kind: &str, channel: &str, n: i64| {
+        Frame::Array(vec![bulk(kind), bulk(channel), Frame::Integer(n)])
+    };
+    assert_eq!(
+        subscriber.cmd(&["SSUBSCRIBE", a]).unwrap(),
+        confirm("ssubscribe", a, 1)
+    );
+    assert_eq!(
+        subscriber.cmd(&["SSUBSCRIBE", b]).unwrap(),
+        confirm("ssubscribe", b, 2)
+    );
+    assert_eq!(
+        subscriber.text(&["SSUBSCRIBE", a, b]).unwrap(),
+        "-CROSSSLOT Keys in request don't hash to the same slot"
+    );
+    assert!(subscriber
+        .text(&["GET", "x"])
+        .unwrap()
+        .starts_with("-ERR Can't execute 'get'"));
+    for channel in [a, b] {
+        assert_eq!(publisher.text(&["SPUBLISH", channel, "hi"]).unwrap(), "1");
+        assert_eq!(
+            subscriber.read_reply().unwrap(),
+            array(&["smessage", channel, "hi"])
+        );
+    }
+    // Move `a`'s slot to another master: the subscription follows it.
+    let slot = slotgate_protocol::key_slot(a.as_bytes()).to_string();
+    let target = cluster
+        .master_ports()
+        .into_iter()
+        .find(|&p| p != owner)
+        .unwrap();
+    let target_id = Client::connect(target)
+        .unwrap()
+        .text(&["CLUSTER", "MYID"])
+        .unwrap();
+    for port in [target, owner] {
+        let mut node = Client::connect(port).unwrap();
+        let set = [
+            "CLUSTER",
+            "SETSLOT",
+            slot.as_str(),
+            "NODE",
+            target_id.as_str(),
+        ];
+        assert_eq!(node.text(&set).unwrap(), "OK");
+    }
+    eventually(Duration::from_secs(20), || {
+        match publisher.text(&["SPUBLISH", a, "moved"]) {
+            Ok(n) if n == "1" => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    });
+    assert_eq!(
+        subscriber.read_reply().unwrap(),
+        array(&["smessage", a, "moved"])
+    );
+    assert_eq!(
+        subscriber.cmd(&["SUNSUBSCRIBE", a]).unwrap(),
+        confirm("sunsubscribe", a, 1)
+    );
+    assert_eq!(
+        subscriber.cmd(&["SUNSUBSCRIBE"]).unwrap(),
+        confirm("sunsubscribe", b, 0)
+    );
+    assert_eq!(
+        subscriber.cmd(&["SUNSUBSCRIBE"]).unwrap(),
+        Frame::Array(vec![
+            bulk("sunsubscribe"),
+            Frame::NullBulk,
+            Frame::Integer(0)
+        ])
+    );
+    assert_eq!(subscriber.text(&["SET", "after-ssub", "1"]).unwrap(), "OK");
+}
+
+/// The port of the master serving `key` (the one that answers instead of redirecting).
+fn owner_of(cluster: &RedisCluster, key: &str) -> u16 {
+    cluster
+        .master_ports()
+        .into_iter()
+        .find(|&p| {
+            let reply = Client::connect(p).unwrap().text(&["EXISTS", key]).unwrap();
+            !reply.starts_with('-')
+        })
+        .expect("a master serves the key")
+}
+
+/// WAIT counts the replicas that acknowledged the client's last write, without holding
+/// other clients' traffic on the shared connection while it waits.
+fn wait(proxy: &Slotgate) {
+    let mut c = proxy.client();
+    let mut other = proxy.client();
+    assert_eq!(
+        c.text(&["WAIT", "0", "0"]).unwrap(),
+        "1",
+        "nothing written yet"
+    );
+    assert_eq!(c.text(&["SET", "waited", "1"]).unwrap(), "OK");
+    assert_eq!(c.text(&["WAIT", "1", "5000"]).unwrap(), "1");
+    // Two replicas are wanted and only one exists: WAIT runs to its timeout while another
+    // client's requests on the same node keep flowing.
+    c.send(&["SET", "waited", "2"]).unwrap();
+    c.send(&["WAIT", "2", "1500"]).unwrap();
+    let started = std::time::Instant::now();
+    assert_eq!(frame_text(&c.read_reply().unwrap()), "OK");
+    assert_eq!(other.text(&["GET", "waited"]).unwrap(), "2");
+    assert!(started.elapsed() < Duration::from_millis(1000));
+    assert_eq!(frame_text(&c.read_reply().unwrap()), "1");
+    assert!(started.elapsed() >= Duration::from_millis(1400));
+    assert_eq!(
+        c.text(&["WAIT", "1", "-1"]).unwrap(),
+        "-ERR timeout is negative"
+    );
+    assert_eq!(
+        c.text(&["WAIT", "x", "0"]).unwrap(),
+        "-ERR value is not an integer or out of range"
+    );
 }
 
 fn refused(c: &mut Client) {

@@ -25,10 +25,11 @@ pub const COMMANDS: &[Spec] = &[
     spec("pubsub", -2, 0, pubsub),
 ];
 
+/// The namespace of a (P|S)(UN)SUBSCRIBE command.
 fn kind_of(name: &[u8]) -> Kind {
-    match name.first().map(u8::to_ascii_lowercase) {
-        Some(b'p') => Kind::Pattern,
-        Some(b's') => Kind::Shard,
+    match name.to_ascii_lowercase().as_slice() {
+        b"psubscribe" | b"punsubscribe" => Kind::Pattern,
+        b"ssubscribe" | b"sunsubscribe" => Kind::Shard,
         _ => Kind::Channel,
     }
 }

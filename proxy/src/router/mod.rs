@@ -70,9 +70,6 @@ pub fn plan(args: &[Bytes]) -> Routed {
         Routing::FanOut(_) if slot.is_some() => slot.map_or(Plan::AnyMaster, Plan::Slot),
         Routing::FanOut(kind) => Plan::FanOut(kind),
         Routing::AllMasters(merge) => Plan::AllMasters(merge),
-        Routing::Pinned(Pin::Subscribe) if matches!(name, "ssubscribe" | "sunsubscribe") => {
-            unsupported(name)
-        }
         Routing::Pinned(pin) => Plan::Pinned(pin, slot),
         Routing::Unsupported => unsupported(name),
     };

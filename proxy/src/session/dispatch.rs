@@ -40,19 +40,20 @@ impl Session {
         }
         match routed.plan {
             Plan::Local => self.local(name, &args),
-            Plan::Slot(slot) => self.single(Route::Slot(slot), &args),
+            Plan::Slot(slot) => {
+                if is_write(name) {
+                    self.wrote(slot);
+                }
+                self.single(Route::Slot(slot), &args)
+            }
             Plan::AnyMaster => self.single(Route::Any, &args),
             Plan::FanOut(kind) => self.fan_out(kind, &args),
             Plan::AllMasters(Merge::Scan) => self.scan(&args),
             Plan::AllMasters(merge) => self.all_masters(merger_for(merge), &args),
             Plan::Pinned(Pin::Transaction, slot) => self.transaction(name, slot, &args),
             Plan::Pinned(Pin::Blocking, slot) => self.blocking(slot, &args),
-            Plan::Pinned(Pin::Subscribe, _) => self.subscribe(&args),
-            // WAIT counts replicas that acknowledged the *connection's* last write. The
-            // client's writes travel on shared connections, where WAIT would hold every other
-            // client's traffic for its timeout, and a private connection has no writes to
-            // wait for; so WAIT is refused rather than answered wrongly.
-            Plan::Pinned(Pin::Wait, _) => self.reply_err(ProxyError::Unsupported(name.to_owned())),
+            Plan::Pinned(Pin::Subscribe, slot) => self.subscribe(&args, slot),
+            Plan::Pinned(Pin::Wait, _) => self.wait(&args),
             Plan::Fail(err) => self.reply_err(err),
         }
     }
@@ -194,6 +195,9 @@ impl Session {
         let Some(work) = self.queue.work_mut(tag.seq) else {
             return;
         };
+        if matches!(work.merger, Merger::Wait { .. }) {
+            return self.wait_progress(tag, reply);
+        }
         if let Some(merged) = work.complete(tag.part, reply, proto) {
             self.queue.finish(tag.seq, merged);
         }
@@ -374,10 +378,25 @@ fn merger_for(merge: Merge) -> Merger {
     }
 }
 
+/// Whether the command `name` (a full name from the command table) writes.
+fn is_write(name: &str) -> bool {
+    slotgate_protocol::command::table()
+        .lookup(name.as_bytes())
+        .is_some_and(|spec| spec.is_write())
+}
+
 /// What a RESP2 client in subscribed mode may still send.
 fn pubsub_allowed(name: &str) -> bool {
     matches!(
         name,
-        "subscribe" | "psubscribe" | "unsubscribe" | "punsubscribe" | "ping" | "quit" | "reset"
+        "subscribe"
+            | "psubscribe"
+            | "unsubscribe"
+            | "punsubscribe"
+            | "ssubscribe"
+            | "sunsubscribe"
+            | "ping"
+            | "quit"
+            | "reset"
     )
 }

@@ -26,7 +26,7 @@ impl Session {
     /// Answers a local command.
     pub(super) fn local(&mut self, name: &str, args: &[Bytes]) {
         match name {
-            "ping" if self.in_subscribed_mode() => self.subscribe(args),
+            "ping" if self.in_subscribed_mode() => self.subscribe(args, None),
             "ping" => match args.get(1) {
                 Some(message) => self.reply_frame(Frame::Bulk(message.clone())),
                 None => self.reply_frame(Frame::Simple(Bytes::from_static(b"PONG"))),
@@ -212,7 +212,7 @@ impl Session {
         self.tx = None;
         self.watching = None;
         self.private.clear();
-        self.pubsub = None;
+        self.pubsub = Default::default();
         self.pushes.clear();
         self.client.proto = Proto::Resp2;
         self.client.name.clear();

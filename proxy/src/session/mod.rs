@@ -14,7 +14,9 @@
 //! - `dispatch`: requests → parts → backends; replies, redirections, retries, timeouts.
 //! - `local`: commands the proxy answers itself (PING, HELLO, AUTH, CLIENT, …).
 //! - `tx`: MULTI/EXEC/WATCH on the session's own connection to one node.
-//! - `pubsub`: SUBSCRIBE and friends on a dedicated connection that survives failover.
+//! - `pubsub`: SUBSCRIBE and friends on a dedicated connection that survives failover;
+//!   SSUBSCRIBE on one per shard.
+//! - `wait`: WAIT, answered by polling the master the client last wrote to.
 //! - `queue`: the in-order reply queue.
 
 mod dispatch;
@@ -22,6 +24,7 @@ mod local;
 mod pubsub;
 mod queue;
 mod tx;
+mod wait;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -29,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use slotgate_protocol::resp::RequestDecoder;
-use slotgate_protocol::Limits;
+use slotgate_protocol::{Limits, Slot};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::time::MissedTickBehavior;
@@ -71,7 +74,7 @@ struct Session {
     tx: Option<tx::Transaction>,
     /// The node WATCH ran on (its private connection holds the watch).
     watching: Option<Arc<str>>,
-    pubsub: Option<pubsub::PubSub>,
+    pubsub: pubsub::PubSub,
     /// Pub/sub frames waiting for earlier replies to be written.
     pushes: VecDeque<Bytes>,
     /// Where requests are encoded; parts are frozen slices of it.
@@ -80,6 +83,8 @@ struct Session {
     deadline: Instant,
     /// Reply to what is queued, then close (QUIT, protocol error).
     closing: bool,
+    /// The slot of the client's last single-slot write (for WAIT).
+    last_write: Option<Slot>,
 }
 
 /// Serves one client until it disconnects, QUITs, idles out, breaks the protocol or the
@@ -107,10 +112,11 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(proxy: Arc<Proxy>, id: u64
         private: Vec::new(),
         tx: None,
         watching: None,
-        pubsub: None,
+        pubsub: pubsub::PubSub::default(),
         pushes: VecDeque::new(),
         scratch: BytesMut::new(),
         closing: false,
+        last_write: None,
     };
     if let Err(err) = session.run(stream, rx).await {
         tracing::debug!(id, %err, "client connection ended");
@@ -158,7 +164,7 @@ impl Session {
             tokio::select! {
                 biased;
                 _ = rx.recv_many(&mut replies, 256) => replies.drain(..).for_each(|reply| self.on_reply(reply)),
-                Some(frame) = pubsub::next(&mut self.pubsub) => self.on_push(frame),
+                frame = self.pubsub.next() => self.on_push(frame),
                 read = stream.read_buf(&mut input), if readable => {
                     let read = read?;
                     if read == 0 {
