@@ -1,5 +1,5 @@
-//! Real, cluster-unaware client libraries through slotgate in front of a real 3+3 Redis 7
-//! cluster: redis-py (`Redis(protocol=2)` and `Redis(protocol=3)`) and ioredis (`new
+//! Real, cluster-unaware client libraries through slotgate in front of a real 3+3 cluster
+//! (redis-server 7 and slotgate-node, one test each): redis-py (`Redis(protocol=2)` and `Redis(protocol=3)`) and ioredis (`new
 //! Redis({port})`) each run `tests/clients/*/proxy_suite.*` — every routing class, pipelines,
 //! transactions, pub/sub, BLPOP, local commands — without and with a proxy password; redis-rs's
 //! sync `redis::Client` runs a shorter suite here. One cluster for the whole file.
@@ -15,8 +15,17 @@ use slotgate_tests::redis::{ClusterSpec, RedisCluster, ServerKind};
 const SUITE_TIMEOUT: Duration = Duration::from_secs(90);
 
 #[test]
-fn plain_client_libraries_through_the_proxy() {
-    let cluster = RedisCluster::start(ClusterSpec::three_by_one(ServerKind::Redis));
+fn plain_client_libraries_through_the_proxy_redis() {
+    plain_client_libraries(ServerKind::Redis);
+}
+
+#[test]
+fn plain_client_libraries_through_the_proxy_slotgate_node() {
+    plain_client_libraries(ServerKind::SlotgateNode);
+}
+
+fn plain_client_libraries(kind: ServerKind) {
+    let cluster = RedisCluster::start(ClusterSpec::three_by_one(kind));
     let open = Slotgate::start(&[cluster.nodes[0].port], "", "");
     let locked = Slotgate::start(&[cluster.nodes[1].port], "password = \"sekret\"", "");
     let port = open.port.to_string();

@@ -3,7 +3,8 @@
 //! request succeeds again, without restarting slotgate or the client. And a master that
 //! hangs (SIGSTOP): requests for its slots fail within the request timeout — at once with
 //! CLUSTERDOWN once the health checks mark it down — other shards are unaffected, and its
-//! slots work again after the failover.
+//! slots work again after the failover. Each runs against a redis-server cluster and a
+//! slotgate-node cluster.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -38,8 +39,17 @@ fn writer(port: u16, stop: Arc<AtomicBool>) -> Vec<Outcome> {
 }
 
 #[test]
-fn master_failover_under_load() {
-    let mut cluster = RedisCluster::start(ClusterSpec::three_by_one(ServerKind::Redis));
+fn master_failover_under_load_redis() {
+    master_failover_under_load(ServerKind::Redis);
+}
+
+#[test]
+fn master_failover_under_load_slotgate_node() {
+    master_failover_under_load(ServerKind::SlotgateNode);
+}
+
+fn master_failover_under_load(kind: ServerKind) {
+    let mut cluster = RedisCluster::start(ClusterSpec::three_by_one(kind));
     let entry = cluster.nodes[0].port;
     let proxy = Slotgate::start(
         &[entry, cluster.nodes[1].port, cluster.nodes[2].port],
@@ -109,9 +119,18 @@ fn keys_split_by(port: u16) -> (String, String) {
 }
 
 #[test]
-fn a_stopped_master_fails_fast_until_its_replica_takes_over() {
+fn a_stopped_master_fails_fast_until_its_replica_takes_over_redis() {
+    a_stopped_master_fails_fast(ServerKind::Redis);
+}
+
+#[test]
+fn a_stopped_master_fails_fast_until_its_replica_takes_over_slotgate_node() {
+    a_stopped_master_fails_fast(ServerKind::SlotgateNode);
+}
+
+fn a_stopped_master_fails_fast(kind: ServerKind) {
     let timeout = Duration::from_secs(2);
-    let mut cluster = RedisCluster::start(ClusterSpec::three_by_one(ServerKind::Redis));
+    let mut cluster = RedisCluster::start(ClusterSpec::three_by_one(kind));
     let seeds: Vec<u16> = cluster.nodes.iter().map(|n| n.port).collect();
     let health = "[health]\ninterval = \"250ms\"\ntimeout = \"250ms\"\n";
     let proxy = Slotgate::start(&seeds, "", &format!("request_timeout = \"2s\"\n{health}"));
