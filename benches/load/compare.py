@@ -147,8 +147,11 @@ def proxy_comparison(args, procs):
     backend_pids = [c.pid for c in cluster_children]
     proxy_port, admin_port = 12200, 12201
     config = os.path.join(procs.dir, "slotgate.toml")
+    # SLOTGATE_WORKERS=N sets the proxy's worker threads (default: its own, one per core).
+    workers = os.environ.get("SLOTGATE_WORKERS")
+    workers_line = f"workers = {int(workers)}\n" if workers else ""
     with open(config, "w") as f:
-        f.write(f'[proxy]\nlisten = "127.0.0.1:{proxy_port}"\n\n[admin]\nlisten = "127.0.0.1:{admin_port}"\n\n'
+        f.write(f'[proxy]\nlisten = "127.0.0.1:{proxy_port}"\n{workers_line}\n[admin]\nlisten = "127.0.0.1:{admin_port}"\n\n'
                 f'[cluster]\nseeds = ["127.0.0.1:{ports[0]}", "127.0.0.1:{ports[1]}"]\n')
     proxy = procs.start("slotgate", [os.path.join(args.bin_dir, "slotgate"), "--config", config])
     wait_port(proxy_port)
@@ -168,17 +171,21 @@ def proxy_comparison(args, procs):
     for pipeline in (1, 16):
         n = (50000 if args.quick else 200000) * (1 if pipeline == 1 else 4)
         direct, direct_p99, direct_cpu = benchmark(ports[0], tests, pipeline, n, cluster=True, cpu_pids=backend_pids)
+        backend_before = cpu_seconds(backend_pids)
         ours, ours_p99, ours_cpu = benchmark(proxy_port, tests, pipeline, n, cpu_pids=[proxy.pid])
+        ours_backend_cpu = cpu_seconds(backend_pids) - backend_before
         twemp, twem_p99, twem_cpu = benchmark(twem_port, tests, pipeline, n, cpu_pids=[twem.pid])
         rows = []
         for t in tests.split(","):
             rows.append([t.upper(), fmt_ops(ours.get(t)), fmt_ops(direct.get(t)), fmt_ops(twemp.get(t)),
                          ratio(ours.get(t), direct.get(t)), ratio(ours.get(t), twemp.get(t)),
-                         f"{ours_p99.get(t, 0):.3f} / {direct_p99.get(t, 0):.3f}"])
-        table(f"-P {pipeline} (n={n}; CPU s: slotgate {ours_cpu:.1f}, twemproxy {twem_cpu:.1f}, "
-              f"cluster during direct {direct_cpu:.1f})",
+                         f"{ours_p99.get(t, 0):.3f} / {direct_p99.get(t, 0):.3f}",
+                         f"{ours_p99.get(t, 0) - direct_p99.get(t, 0):+.3f}"])
+        table(f"-P {pipeline} (n={n}; CPU s: slotgate {ours_cpu:.1f} + cluster {ours_backend_cpu:.1f}, "
+              f"twemproxy {twem_cpu:.1f}, cluster during direct {direct_cpu:.1f}; "
+              f"load average {os.getloadavg()[0]:.1f})",
               ["test", "slotgate ops/s", "direct --cluster", "twemproxy", "vs direct", "vs twemproxy",
-               "p99 ms slotgate / direct"], rows)
+               "p99 ms slotgate / direct", "added p99 ms"], rows)
 
 
 def node_comparison(args, procs):

@@ -44,6 +44,8 @@ pub enum Merger {
     },
 }
 
+const OK: &[u8] = b"+OK\r\n";
+
 /// SCAN cursors: `node_cursor * SCAN_STRIDE + master_index`.
 pub const SCAN_STRIDE: u64 = 1024;
 
@@ -59,6 +61,10 @@ impl Merger {
         }
         if let Some(err) = replies.iter().find(|r| r.first() == Some(&b'-')) {
             return err.clone();
+        }
+        // MSET's parts all say OK: nothing to parse.
+        if *self == Merger::AllOk && replies.iter().all(|r| r[..] == OK[..]) {
+            return Bytes::from_static(OK);
         }
         let frames: Vec<Frame> = replies.iter().filter_map(parse).collect();
         if frames.len() != replies.len() {

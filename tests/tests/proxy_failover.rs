@@ -142,8 +142,10 @@ fn a_stopped_master_fails_fast(kind: ServerKind) {
         .unwrap();
     let (mine, other) = keys_split_by(victim);
     let (mut c, mut d) = (proxy.client(), proxy.client());
-    assert_eq!(c.text(&["SET", &mine, "1"]).unwrap(), "OK");
     assert_eq!(c.text(&["SET", &other, "2"]).unwrap(), "OK");
+    assert_eq!(c.text(&["SET", &mine, "1"]).unwrap(), "OK");
+    // Replication is asynchronous: make sure the replica has `mine` before its master stops.
+    assert_eq!(c.text(&["WAIT", "1", "10000"]).unwrap(), "1");
     cluster.node_mut(victim).child().signal("STOP");
     let stopped = Instant::now();
     let mut fast_failures = 0;

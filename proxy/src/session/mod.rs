@@ -47,6 +47,9 @@ use queue::{Entry, ReplyQueue};
 /// How often deadlines, retries and the idle timeout are checked.
 const TICK: Duration = Duration::from_millis(20);
 
+/// How much the request scratch buffer grows by at a time.
+const SCRATCH_CHUNK: usize = 16 * 1024;
+
 /// Per-client settings the client itself changes.
 #[derive(Debug)]
 struct ClientState {
@@ -232,8 +235,15 @@ impl Session {
         self.reply(err.reply());
     }
 
-    /// Encodes a request into the scratch buffer and returns it as a cheap `Bytes`.
+    /// Encodes a request into the scratch buffer and returns it as a cheap `Bytes`. The
+    /// buffer is grown a chunk at a time, so encoding costs one allocation per
+    /// [`SCRATCH_CHUNK`] bytes rather than a few per request.
     fn encode<A: AsRef<[u8]>>(&mut self, args: &[A]) -> Bytes {
+        // Each argument: `$<len>\r\n<bytes>\r\n`; the array header: `*<n>\r\n`.
+        let size = args.iter().map(|a| a.as_ref().len() + 24).sum::<usize>() + 24;
+        if self.scratch.capacity() < size {
+            self.scratch.reserve(size.max(SCRATCH_CHUNK));
+        }
         slotgate_protocol::resp::encode_request(args, &mut self.scratch);
         self.scratch.split().freeze()
     }

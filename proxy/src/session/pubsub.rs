@@ -135,7 +135,7 @@ fn confirmation_frame(
     proto: Proto,
 ) -> Bytes {
     let items = vec![
-        Frame::bulk(kind.to_owned()),
+        Frame::bulk(kind),
         channel.map_or(Frame::Null, Frame::Bulk),
         Frame::Integer(count),
     ];
@@ -161,12 +161,12 @@ impl Session {
         let shard = args[0].eq_ignore_ascii_case(b"ssubscribe")
             || args[0].eq_ignore_ascii_case(b"sunsubscribe");
         if !shard {
-            return self.to_link(Target::Broadcast, args.to_vec());
+            return self.send_to_link(Target::Broadcast, args.to_vec());
         }
         let unsubscribe = args[0].eq_ignore_ascii_case(b"sunsubscribe");
         match slot {
             Some(slot) if !unsubscribe || self.has_link(Target::Shard(slot)) => {
-                self.to_link(Target::Shard(slot), args.to_vec())
+                self.send_to_link(Target::Shard(slot), args.to_vec())
             }
             // SUNSUBSCRIBE of channels nobody subscribed: answered here, as Redis would.
             Some(_) => {
@@ -180,7 +180,7 @@ impl Session {
                     return self.shard_unsubscribed(None);
                 }
                 for slot in slots {
-                    self.to_link(Target::Shard(slot), args.to_vec());
+                    self.send_to_link(Target::Shard(slot), args.to_vec());
                 }
             }
         }
@@ -199,7 +199,7 @@ impl Session {
     }
 
     /// Sends a command to the connection for `target`, opening it on first use.
-    fn to_link(&mut self, target: Target, args: Vec<Bytes>) {
+    fn send_to_link(&mut self, target: Target, args: Vec<Bytes>) {
         if !self.has_link(target) {
             let (commands, rx) = mpsc::unbounded_channel();
             let (tx, frames) = mpsc::unbounded_channel();
