@@ -40,7 +40,8 @@ impl Fsync {
 pub struct Aof {
     path: PathBuf,
     file: Arc<File>,
-    buf: Vec<u8>,
+    /// Commands since the last [`Aof::flush`], encoded (written once per batch).
+    buf: BytesMut,
     last_db: Option<usize>,
     pub fsync: Fsync,
     /// Current size and size after the last rewrite (for the automatic rewrite).
@@ -57,7 +58,7 @@ impl Aof {
         Ok(Aof {
             path: path.to_owned(),
             file: Arc::new(file),
-            buf: Vec::new(),
+            buf: BytesMut::new(),
             last_db: None,
             fsync,
             size,
@@ -68,13 +69,15 @@ impl Aof {
 
     /// Buffers one command (preceded by SELECT when the database changes).
     pub fn append(&mut self, db: usize, args: &[Bytes]) {
-        let mut out = BytesMut::new();
         if self.last_db != Some(db) {
-            encode_request(&[&b"SELECT"[..], db.to_string().as_bytes()], &mut out);
+            let mut index = itoa::Buffer::new();
+            encode_request(
+                &[&b"SELECT"[..], index.format(db).as_bytes()],
+                &mut self.buf,
+            );
             self.last_db = Some(db);
         }
-        encode_request(args, &mut out);
-        self.buf.extend_from_slice(&out);
+        encode_request(args, &mut self.buf);
     }
 
     /// Writes the buffered commands (and fsyncs under `always`). Called before replies go out.

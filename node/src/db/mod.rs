@@ -4,6 +4,11 @@
 //! deadline) plus [`Db::expire_cycle`], the active sweep. Every mutation goes through
 //! [`Db::entry_mut`], [`Db::insert`] or [`Db::remove`], which flag WATCHing clients.
 //!
+//! Memory: a table slot is one pointer to a [`Node`] holding the key and its [`Entry`]
+//! together (one allocation per key instead of a wide bucket at half load), and small
+//! string values are copied out of the request buffer so they don't pin it. A key's slot
+//! and hash are computed once per access.
+//!
 //! Layout:
 //! - `value`: [`Value`], the five types, encodings, number parsing.
 //! - `zset`: [`zset::ZSet`], the sorted set.
@@ -11,10 +16,12 @@
 pub mod value;
 pub mod zset;
 
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use bytes::Bytes;
+use hashbrown::{DefaultHashBuilder, HashTable};
 use slotgate_protocol::{key_slot, SLOT_COUNT};
 
 pub use value::{parse_f64, parse_i64, Map, Set, Value};
@@ -38,9 +45,52 @@ impl Entry {
     fn expired(&self, now: i64) -> bool {
         self.expire_at.is_some_and(|at| at <= now)
     }
+
+    /// Strings shorter than this are copied into their own allocation when stored, so a
+    /// value sliced from a request buffer doesn't keep the whole buffer alive.
+    const COPY_BELOW: usize = 4096;
+
+    fn detached(mut self) -> Entry {
+        if let Value::Str(s) = &mut self.value {
+            if s.len() < Self::COPY_BELOW {
+                *s = Bytes::copy_from_slice(s);
+            }
+        }
+        self
+    }
 }
 
-type Table = Map<Bytes, Entry>;
+/// A stored key with its entry.
+#[derive(Debug)]
+struct Node {
+    key: Bytes,
+    entry: Entry,
+}
+
+type Table = HashTable<Box<Node>>;
+
+/// One hasher for every table of every database (SWAPDB moves tables between them).
+static HASHER: LazyLock<DefaultHashBuilder> = LazyLock::new(DefaultHashBuilder::default);
+
+fn hash(key: &[u8]) -> u64 {
+    HASHER.hash_one(key)
+}
+
+/// Where a key lives: its slot's table index and its hash.
+#[derive(Clone, Copy)]
+struct Place {
+    slot: usize,
+    hash: u64,
+}
+
+impl Place {
+    fn of(key: &[u8]) -> Place {
+        Place {
+            slot: key_slot(key).index(),
+            hash: hash(key),
+        }
+    }
+}
 
 /// One database (`SELECT n`).
 #[derive(Debug, Default)]
@@ -71,25 +121,28 @@ impl Db {
         self.volatile
     }
 
-    fn table(&mut self, key: &[u8]) -> &mut Table {
-        if self.slots.is_empty() {
-            self.slots = (0..SLOT_COUNT).map(|_| Table::default()).collect();
-        }
-        &mut self.slots[key_slot(key).index()]
+    fn node(&self, key: &[u8], at: Place) -> Option<&Node> {
+        self.slots
+            .get(at.slot)?
+            .find(at.hash, |n| n.key == key)
+            .map(|n| &**n)
+    }
+
+    fn node_mut(&mut self, key: &[u8], at: Place) -> Option<&mut Node> {
+        self.slots
+            .get_mut(at.slot)?
+            .find_mut(at.hash, |n| n.key == key)
+            .map(|n| &mut **n)
     }
 
     /// Removes `key` if its deadline has passed; true when it is (now) absent.
-    fn expire_if_due(&mut self, key: &[u8], now: i64) -> bool {
-        let due = match self
-            .slots
-            .get(key_slot(key).index())
-            .and_then(|t| t.get(key))
-        {
+    fn expire_if_due(&mut self, key: &[u8], at: Place, now: i64) -> bool {
+        let due = match self.node(key, at) {
             None => return true,
-            Some(entry) => entry.expired(now),
+            Some(node) => node.entry.expired(now),
         };
         if due {
-            self.remove(key);
+            self.remove_at(key, at);
             self.expired.push(Bytes::copy_from_slice(key));
         }
         due
@@ -97,26 +150,43 @@ impl Db {
 
     /// The live entry under `key`, for reading.
     pub fn get(&mut self, key: &[u8], now: i64) -> Option<&Entry> {
-        if self.expire_if_due(key, now) {
+        let at = Place::of(key);
+        if self.expire_if_due(key, at, now) {
             return None;
         }
-        self.slots[key_slot(key).index()].get(key)
+        self.node(key, at).map(|n| &n.entry)
     }
 
     /// The live entry under `key`, for changing it (WATCHers are flagged).
     pub fn entry_mut(&mut self, key: &[u8], now: i64) -> Option<&mut Entry> {
-        if self.expire_if_due(key, now) {
+        let at = Place::of(key);
+        if self.expire_if_due(key, at, now) {
             return None;
         }
         self.touch(key);
-        self.slots[key_slot(key).index()].get_mut(key)
+        self.node_mut(key, at).map(|n| &mut n.entry)
     }
 
     /// Stores `entry` under `key` (copying the key out of the request buffer).
     pub fn insert(&mut self, key: &[u8], entry: Entry) -> Option<Entry> {
         self.touch(key);
+        let at = Place::of(key);
         let volatile = entry.expire_at.is_some();
-        let old = self.table(key).insert(Bytes::copy_from_slice(key), entry);
+        let entry = entry.detached();
+        if self.slots.is_empty() {
+            self.slots = (0..SLOT_COUNT).map(|_| Table::default()).collect();
+        }
+        let old = match self.node_mut(key, at) {
+            Some(node) => Some(std::mem::replace(&mut node.entry, entry)),
+            None => {
+                let node = Box::new(Node {
+                    key: Bytes::copy_from_slice(key),
+                    entry,
+                });
+                self.slots[at.slot].insert_unique(at.hash, node, |n| hash(&n.key));
+                None
+            }
+        };
         match &old {
             Some(old) => self.volatile -= usize::from(old.expire_at.is_some()),
             None => self.keys += 1,
@@ -127,22 +197,26 @@ impl Db {
 
     /// Removes `key` whatever its deadline.
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
-        let old = self.slots.get_mut(key_slot(key).index())?.remove(key)?;
+        self.remove_at(key, Place::of(key))
+    }
+
+    fn remove_at(&mut self, key: &[u8], at: Place) -> Option<Entry> {
+        let table = self.slots.get_mut(at.slot)?;
+        let (node, _) = table.find_entry(at.hash, |n| n.key == key).ok()?.remove();
         self.touch(key);
         self.keys -= 1;
-        self.volatile -= usize::from(old.expire_at.is_some());
-        Some(old)
+        self.volatile -= usize::from(node.entry.expire_at.is_some());
+        Some(node.entry)
     }
 
     /// Removes `key` if its collection value became empty.
     pub fn remove_if_empty(&mut self, key: &[u8]) {
+        let at = Place::of(key);
         let empty = self
-            .slots
-            .get(key_slot(key).index())
-            .and_then(|t| t.get(key))
-            .is_some_and(|e| e.value.is_empty_collection());
+            .node(key, at)
+            .is_some_and(|n| n.entry.value.is_empty_collection());
         if empty {
-            self.remove(key);
+            self.remove_at(key, at);
         }
     }
 
@@ -162,16 +236,16 @@ impl Db {
         self.slots
             .iter()
             .flat_map(|t| t.iter())
-            .filter(move |(_, e)| !e.expired(now))
-            .map(|(k, _)| k)
+            .filter(move |n| !n.entry.expired(now))
+            .map(|n| &n.key)
     }
 
     /// Live keys of one slot.
     pub fn keys_in_slot(&self, slot: usize, now: i64) -> Vec<Bytes> {
         self.slots.get(slot).map_or_else(Vec::new, |t| {
             t.iter()
-                .filter(|(_, e)| !e.expired(now))
-                .map(|(k, _)| k.clone())
+                .filter(|n| !n.entry.expired(now))
+                .map(|n| n.key.clone())
                 .collect()
         })
     }
@@ -187,9 +261,9 @@ impl Db {
     ) -> usize {
         let (mut slot, wanted) = (cursor, out.len() + count);
         while slot < self.slots.len() && out.len() < wanted {
-            for (k, e) in &self.slots[slot] {
-                if !e.expired(now) {
-                    out.push((k.clone(), e.value.type_name()));
+            for n in &self.slots[slot] {
+                if !n.entry.expired(now) {
+                    out.push((n.key.clone(), n.entry.value.type_name()));
                 }
             }
             slot += 1;
@@ -213,9 +287,9 @@ impl Db {
                 continue;
             }
             let pick = rand::random::<usize>() % table.len();
-            if let Some((k, e)) = table.iter().nth(pick) {
-                if !e.expired(now) {
-                    return Some(k.clone());
+            if let Some(n) = table.iter().nth(pick) {
+                if !n.entry.expired(now) {
+                    return Some(n.key.clone());
                 }
             }
         }
@@ -236,8 +310,8 @@ impl Db {
             dead.extend(
                 table
                     .iter()
-                    .filter(|(_, e)| e.expired(now))
-                    .map(|(k, _)| k.clone()),
+                    .filter(|n| n.entry.expired(now))
+                    .map(|n| n.key.clone()),
             );
             self.sweep_slot = (self.sweep_slot + 1) % self.slots.len();
             if seen >= budget {
@@ -261,11 +335,7 @@ impl Db {
     pub fn clear(&mut self) {
         let watched: Vec<Bytes> = self.watched.keys().cloned().collect();
         for key in watched {
-            if self
-                .slots
-                .get(key_slot(&key).index())
-                .is_some_and(|t| t.contains_key(&key))
-            {
+            if self.node(&key, Place::of(&key)).is_some() {
                 self.touch(&key);
             }
         }
