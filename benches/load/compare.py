@@ -9,7 +9,7 @@ same run. Subcommands:
   node   slotgate-node vs redis-server, each standalone, appendonly no and yes (everysec),
          plus RSS after 1,000,000 SETs.
 
-Usage: benches/load/compare.py proxy|node [--bin-dir target/release] [--quick]
+Usage: benches/load/compare.py proxy|node [--bin-dir target/release] [--quick] [--node-port 12400]
 Prints a Markdown table (paste it into benches/README.md). Stops every process it started,
 by PID. Loopback only.
 """
@@ -191,14 +191,15 @@ def proxy_comparison(args, procs):
 def node_comparison(args, procs):
     tests = "set,get,incr,lpush,rpop,sadd,hset,zadd,mset"
     node_bin = os.path.join(args.bin_dir, "slotgate-node")
+    base = args.node_port
     for aof in ("no", "yes"):
         extra = ["--appendonly", aof, "--appendfsync", "everysec"]
-        redis = start_redis(procs, 12400, extra)
-        ours = start_redis(procs, 12401, extra, binary=node_bin)
+        redis = start_redis(procs, base, extra)
+        ours = start_redis(procs, base + 1, extra, binary=node_bin)
         for pipeline in (1, 16):
             n = (50000 if args.quick else 200000) * (1 if pipeline == 1 else 4)
-            r_ops, _, r_cpu = benchmark(12400, tests, pipeline, n, cpu_pids=[redis.pid])
-            o_ops, _, o_cpu = benchmark(12401, tests, pipeline, n, cpu_pids=[ours.pid])
+            r_ops, _, r_cpu = benchmark(base, tests, pipeline, n, cpu_pids=[redis.pid])
+            o_ops, _, o_cpu = benchmark(base + 1, tests, pipeline, n, cpu_pids=[ours.pid])
             rows = [[t.upper(), fmt_ops(o_ops.get(t)), fmt_ops(r_ops.get(t)), ratio(o_ops.get(t), r_ops.get(t))]
                     for t in tests.split(",")]
             table(f"appendonly {aof}, -P {pipeline} (n={n}; CPU s: slotgate-node {o_cpu:.1f}, redis {r_cpu:.1f})",
@@ -206,17 +207,17 @@ def node_comparison(args, procs):
         for child in (redis, ours):
             child.kill()
             child.wait()
-    redis = start_redis(procs, 12402, ["--appendonly", "no"])
-    ours = start_redis(procs, 12403, ["--appendonly", "no"], binary=node_bin)
+    redis = start_redis(procs, base + 2, ["--appendonly", "no"])
+    ours = start_redis(procs, base + 3, ["--appendonly", "no"], binary=node_bin)
     payload = b"".join(b"*3\r\n$3\r\nSET\r\n$%d\r\nkey:%d\r\n$16\r\n0123456789abcdef\r\n" % (len(b"key:%d" % n), n)
                        for n in range(1_000_000))
-    for port in (12402, 12403):
+    for port in (base + 2, base + 3):
         subprocess.run(["redis-cli", "-p", str(port), "--pipe"], input=payload, capture_output=True, timeout=600)
     r_rss, o_rss = rss_kib(redis.pid), rss_kib(ours.pid)
     table("RSS after 1,000,000 `SET key:<n> <16 bytes>` (redis-cli --pipe)",
           ["server", "keys", "RSS MiB", "ratio"],
-          [["redis-server", cli(12402, "dbsize").strip(), f"{r_rss / 1024:.0f}", "1.00×"],
-           ["slotgate-node", cli(12403, "dbsize").strip(), f"{o_rss / 1024:.0f}", ratio(o_rss, r_rss)]])
+          [["redis-server", cli(base + 2, "dbsize").strip(), f"{r_rss / 1024:.0f}", "1.00×"],
+           ["slotgate-node", cli(base + 3, "dbsize").strip(), f"{o_rss / 1024:.0f}", ratio(o_rss, r_rss)]])
 
 
 def main():
@@ -224,6 +225,7 @@ def main():
     parser.add_argument("what", choices=["proxy", "node"])
     parser.add_argument("--bin-dir", default="target/release")
     parser.add_argument("--quick", action="store_true", help="fewer requests per test")
+    parser.add_argument("--node-port", type=int, default=12400, help="node: first of the 4 ports used")
     args = parser.parse_args()
     procs = Procs()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))

@@ -1,13 +1,16 @@
 //! The append-only file: every propagated write as a RESP request (the format
 //! `redis-check-aof` reads), written once per batch before its replies leave, fsynced per
 //! `appendfsync` (`always`: before replying; `everysec`: by a background thread; `no`: by
-//! the OS). Also start-up replay (truncated tail dropped with a warning, corruption refused
+//! the OS). Under `everysec`, as in Redis, a batch's write is postponed (up to two seconds)
+//! while the background fsync runs, so a slow disk doesn't stall every client on write(2). Also start-up replay (truncated tail dropped with a warning, corruption refused
 //! with its byte offset) and rewriting (BGREWRITEAOF) from the live keyspace.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use slotgate_protocol::resp::{encode_request, RequestDecoder};
@@ -43,6 +46,10 @@ pub struct Aof {
     /// Commands since the last [`Aof::flush`], encoded (written once per batch).
     buf: BytesMut,
     last_db: Option<usize>,
+    /// The `everysec` thread is fsyncing the file right now.
+    syncing: Arc<AtomicBool>,
+    /// When a write was first postponed because of a running fsync.
+    postponed: Option<Instant>,
     pub fsync: Fsync,
     /// Current size and size after the last rewrite (for the automatic rewrite).
     pub size: u64,
@@ -60,6 +67,8 @@ impl Aof {
             file: Arc::new(file),
             buf: BytesMut::new(),
             last_db: None,
+            syncing: Arc::default(),
+            postponed: None,
             fsync,
             size,
             base_size: size,
@@ -80,8 +89,22 @@ impl Aof {
         encode_request(args, &mut self.buf);
     }
 
-    /// Writes the buffered commands (and fsyncs under `always`). Called before replies go out.
+    /// After a batch: [`Aof::flush`], unless `everysec`'s fsync is running (then the write
+    /// waits for a later batch or the cron tick, at most two seconds, like Redis's
+    /// postponed `flushAppendOnlyFile`).
+    pub fn flush_batch(&mut self) -> std::io::Result<()> {
+        if self.fsync == Fsync::EverySec && self.syncing.load(Ordering::Acquire) {
+            let since = *self.postponed.get_or_insert_with(Instant::now);
+            if since.elapsed() < Duration::from_secs(2) {
+                return Ok(());
+            }
+        }
+        self.flush()
+    }
+
+    /// Writes the buffered commands (and fsyncs under `always`).
     pub fn flush(&mut self) -> std::io::Result<()> {
+        self.postponed = None;
         if self.buf.is_empty() {
             return Ok(());
         }
@@ -97,6 +120,11 @@ impl Aof {
     /// The file handle, for the `everysec` fsync thread.
     pub fn handle(&self) -> Arc<File> {
         self.file.clone()
+    }
+
+    /// The flag the `everysec` thread raises while it fsyncs.
+    pub fn syncing(&self) -> Arc<AtomicBool> {
+        self.syncing.clone()
     }
 
     /// Replaces the file with a compact one built from `state`'s keyspace.
@@ -133,7 +161,7 @@ fn dump(state: &mut State, out: &mut BytesMut) {
             continue;
         }
         encode_request(&[&b"SELECT"[..], index.to_string().as_bytes()], out);
-        let keys: Vec<Bytes> = db.keys(now).cloned().collect();
+        let keys: Vec<Bytes> = db.keys(now).map(Bytes::copy_from_slice).collect();
         for key in keys {
             let Some(entry) = db.get(&key, now) else {
                 continue;

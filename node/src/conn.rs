@@ -1,12 +1,15 @@
 //! One client connection: read, decode every complete request in the buffer, run the batch
 //! with the state locked once, flush the AOF, write all replies in one write. Pushed
 //! messages (pub/sub) arrive on the client's mailbox; a blocking command parks the
-//! connection until it is served, times out, or the client goes away.
+//! connection until it is served, times out, or the client goes away. A client idle for
+//! longer than `timeout` seconds is closed, unless it is subscribed (or blocked), as in
+//! Redis's `clientsCronHandleTimeout`.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use slotgate_protocol::resp::RequestDecoder;
@@ -52,6 +55,9 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr)
     };
     let mut inbuf = BytesMut::with_capacity(16 * 1024);
     let mut out = BytesMut::with_capacity(16 * 1024);
+    let mut idle_check = tokio::time::interval(Duration::from_secs(1));
+    idle_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_active = Instant::now();
     loop {
         tokio::select! {
             read = stream.read_buf(&mut inbuf) => {
@@ -59,6 +65,7 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr)
                     Ok(0) | Err(_) => break,
                     Ok(_) => {}
                 }
+                last_active = Instant::now();
                 if !conn.run(&mut client, &mut inbuf, &mut out, &mut stream).await {
                     break;
                 }
@@ -66,6 +73,11 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr)
             Some(msg) = rx.recv() => {
                 let Out::Frame(frame) = msg else { break };
                 if !push(&mut client, &mut rx, frame, &mut stream).await {
+                    break;
+                }
+            }
+            _ = idle_check.tick() => {
+                if timed_out(&shared, &client, last_active) {
                     break;
                 }
             }
@@ -121,6 +133,16 @@ fn refusal(state: &State, addr: &SocketAddr) -> Option<&'static str> {
 }
 
 const DENIED: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart the server using the '--protected-mode no' option. 4) Setup a bind address or an authorized user for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+/// The `timeout` directive: idle for more than that many seconds (0: never), and not a
+/// subscriber.
+fn timed_out(shared: &Shared, client: &Client, last_active: Instant) -> bool {
+    if client.subscriptions() > 0 {
+        return false;
+    }
+    let limit = shared.state.lock().config.get_int("timeout");
+    limit > 0 && last_active.elapsed() > Duration::from_secs(limit as u64)
+}
 
 /// Unregisters a closing client from every registry.
 fn leave(shared: &Shared, client: &mut Client) {
@@ -193,7 +215,7 @@ impl Conn {
                 return false;
             }
             if std::mem::take(&mut self.paused) {
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                tokio::time::sleep(Duration::from_millis(10)).await;
             }
             if let Some(parked) = parked {
                 let reply = self.wait(parked, stream, inbuf).await;
@@ -260,7 +282,7 @@ impl Conn {
             }
         }
         if let Some(aof) = state.aof.as_mut() {
-            if let Err(e) = aof.flush() {
+            if let Err(e) = aof.flush_batch() {
                 tracing::error!("Error writing to the AOF file: {e}");
             }
         }
@@ -286,10 +308,7 @@ impl Conn {
         let sleep = async {
             match parked.deadline {
                 Some(at) => {
-                    tokio::time::sleep(std::time::Duration::from_millis(
-                        (at - now_ms()).max(0) as u64
-                    ))
-                    .await
+                    tokio::time::sleep(Duration::from_millis((at - now_ms()).max(0) as u64)).await
                 }
                 None => std::future::pending().await,
             }

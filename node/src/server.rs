@@ -3,6 +3,7 @@
 //! SHUTDOWN.
 
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -101,7 +102,7 @@ async fn cron(shared: Arc<Shared>) {
         crate::blocking::serve(&mut state);
         sync_aof_config(&mut state);
         if let Some(aof) = state.aof.as_mut() {
-            let _ = aof.flush();
+            let _ = aof.flush_batch();
         }
     }
 }
@@ -149,10 +150,12 @@ fn spawn_fsync_thread(shared: &Arc<Shared>) {
                 .aof
                 .as_ref()
                 .filter(|a| a.fsync == Fsync::EverySec)
-                .map(Aof::handle)
+                .map(|a| (a.handle(), a.syncing()))
         };
-        if let Some(file) = handle {
+        if let Some((file, syncing)) = handle {
+            syncing.store(true, Ordering::Release);
             let _ = file.sync_data();
+            syncing.store(false, Ordering::Release);
         }
     });
 }

@@ -8,7 +8,7 @@ use super::args::{int, is, upper};
 use super::flag::WRITE;
 use super::{spec, Ctx, Reply, Spec};
 use crate::glob;
-use crate::reply::{bulk, err, int as integer, simple};
+use crate::reply::{err, int as integer, simple};
 
 pub const COMMANDS: &[Spec] = &[
     spec("del", -2, WRITE, del),
@@ -238,7 +238,7 @@ fn keys(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         .db()
         .keys(now)
         .filter(|k| all || glob::matches(pattern, k, false))
-        .map(bulk)
+        .map(|k| Frame::Bulk(Bytes::copy_from_slice(k)))
         .collect();
     Ok(Frame::Array(found))
 }

@@ -60,10 +60,10 @@ impl Entry {
     }
 }
 
-/// A stored key with its entry.
+/// A stored key with its entry (80 bytes with jemalloc's size classes).
 #[derive(Debug)]
 struct Node {
-    key: Bytes,
+    key: Box<[u8]>,
     entry: Entry,
 }
 
@@ -124,14 +124,14 @@ impl Db {
     fn node(&self, key: &[u8], at: Place) -> Option<&Node> {
         self.slots
             .get(at.slot)?
-            .find(at.hash, |n| n.key == key)
+            .find(at.hash, |n| *n.key == *key)
             .map(|n| &**n)
     }
 
     fn node_mut(&mut self, key: &[u8], at: Place) -> Option<&mut Node> {
         self.slots
             .get_mut(at.slot)?
-            .find_mut(at.hash, |n| n.key == key)
+            .find_mut(at.hash, |n| *n.key == *key)
             .map(|n| &mut **n)
     }
 
@@ -180,7 +180,7 @@ impl Db {
             Some(node) => Some(std::mem::replace(&mut node.entry, entry)),
             None => {
                 let node = Box::new(Node {
-                    key: Bytes::copy_from_slice(key),
+                    key: key.into(),
                     entry,
                 });
                 self.slots[at.slot].insert_unique(at.hash, node, |n| hash(&n.key));
@@ -202,7 +202,7 @@ impl Db {
 
     fn remove_at(&mut self, key: &[u8], at: Place) -> Option<Entry> {
         let table = self.slots.get_mut(at.slot)?;
-        let (node, _) = table.find_entry(at.hash, |n| n.key == key).ok()?.remove();
+        let (node, _) = table.find_entry(at.hash, |n| *n.key == *key).ok()?.remove();
         self.touch(key);
         self.keys -= 1;
         self.volatile -= usize::from(node.entry.expire_at.is_some());
@@ -232,12 +232,12 @@ impl Db {
     }
 
     /// Every key (expired ones are skipped, not removed).
-    pub fn keys(&self, now: i64) -> impl Iterator<Item = &Bytes> {
+    pub fn keys(&self, now: i64) -> impl Iterator<Item = &[u8]> {
         self.slots
             .iter()
             .flat_map(|t| t.iter())
             .filter(move |n| !n.entry.expired(now))
-            .map(|n| &n.key)
+            .map(|n| &*n.key)
     }
 
     /// Live keys of one slot.
@@ -245,7 +245,7 @@ impl Db {
         self.slots.get(slot).map_or_else(Vec::new, |t| {
             t.iter()
                 .filter(|n| !n.entry.expired(now))
-                .map(|n| n.key.clone())
+                .map(|n| Bytes::copy_from_slice(&n.key))
                 .collect()
         })
     }
@@ -263,7 +263,7 @@ impl Db {
         while slot < self.slots.len() && out.len() < wanted {
             for n in &self.slots[slot] {
                 if !n.entry.expired(now) {
-                    out.push((n.key.clone(), n.entry.value.type_name()));
+                    out.push((Bytes::copy_from_slice(&n.key), n.entry.value.type_name()));
                 }
             }
             slot += 1;
@@ -289,7 +289,7 @@ impl Db {
             let pick = rand::random::<usize>() % table.len();
             if let Some(n) = table.iter().nth(pick) {
                 if !n.entry.expired(now) {
-                    return Some(n.key.clone());
+                    return Some(Bytes::copy_from_slice(&n.key));
                 }
             }
         }
@@ -311,7 +311,7 @@ impl Db {
                 table
                     .iter()
                     .filter(|n| n.entry.expired(now))
-                    .map(|n| n.key.clone()),
+                    .map(|n| Bytes::copy_from_slice(&n.key)),
             );
             self.sweep_slot = (self.sweep_slot + 1) % self.slots.len();
             if seen >= budget {

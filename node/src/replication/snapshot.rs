@@ -55,7 +55,7 @@ pub fn write(state: &mut State, stream_db: usize) -> Vec<u8> {
         }
         out.push(SELECT_DB);
         out.extend_from_slice(&(index as u32).to_le_bytes());
-        let keys: Vec<Bytes> = db.keys(now).cloned().collect();
+        let keys: Vec<Bytes> = db.keys(now).map(Bytes::copy_from_slice).collect();
         for key in keys {
             if let Some(entry) = db.get(&key, now) {
                 put_entry(&mut out, &key, entry);

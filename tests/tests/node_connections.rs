@@ -1,0 +1,55 @@
+//! slotgate-node connection management end to end, side by side with redis-server: the
+//! `timeout` directive closes idle clients but spares subscribers and blocked clients, and
+//! follows CONFIG SET.
+
+use std::time::Duration;
+
+use slotgate_protocol::Frame;
+use slotgate_tests::free_port;
+use slotgate_tests::redis::{RedisServer, ServerKind};
+
+/// What happens to an idle, a subscribed and a blocked client of a server started with
+/// `timeout 1`, and to an idle one after `CONFIG SET timeout 0`.
+fn idle_outcomes(kind: ServerKind) -> Vec<(&'static str, String)> {
+    let server = RedisServer::start(kind, free_port(), &[("timeout", "1")]);
+    let mut idle = server.client();
+    let mut subscriber = server.client();
+    let mut blocked = server.client();
+    assert_eq!(idle.cmd(&["PING"]).unwrap(), Frame::Simple("PONG".into()));
+    subscriber.cmd(&["SUBSCRIBE", "ch"]).unwrap();
+    blocked.send(&["BLPOP", "q", "0"]).unwrap();
+    std::thread::sleep(Duration::from_millis(3500));
+    let mut admin = server.client();
+    let alive = |reply: std::io::Result<Frame>| match reply {
+        Ok(frame) => format!("{frame:?}"),
+        Err(_) => "closed".to_owned(),
+    };
+    let mut seen = vec![
+        (
+            "config",
+            format!("{:?}", admin.cmd(&["CONFIG", "GET", "timeout"])),
+        ),
+        ("idle", alive(idle.cmd(&["PING"]))),
+        ("subscriber", alive(subscriber.cmd(&["PING"]))),
+    ];
+    admin.cmd(&["RPUSH", "q", "x"]).unwrap();
+    seen.push(("blocked", alive(blocked.read_reply())));
+    admin.cmd(&["CONFIG", "SET", "timeout", "0"]).unwrap();
+    let mut late = server.client();
+    late.cmd(&["PING"]).unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    seen.push(("after CONFIG SET timeout 0", alive(late.cmd(&["PING"]))));
+    seen
+}
+
+#[test]
+fn idle_clients_time_out_like_redis() {
+    let ours = idle_outcomes(ServerKind::SlotgateNode);
+    let theirs = idle_outcomes(ServerKind::Redis);
+    assert_eq!(ours, theirs);
+    let get = |name: &str| &ours.iter().find(|(n, _)| *n == name).unwrap().1;
+    assert_eq!(get("idle"), "closed");
+    assert_ne!(get("subscriber"), "closed");
+    assert_ne!(get("blocked"), "closed");
+    assert_ne!(get("after CONFIG SET timeout 0"), "closed");
+}
