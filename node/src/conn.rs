@@ -3,7 +3,8 @@
 //! messages (pub/sub) arrive on the client's mailbox; a blocking command parks the
 //! connection until it is served, times out, or the client goes away. A client idle for
 //! longer than `timeout` seconds is closed, unless it is subscribed (or blocked), as in
-//! Redis's `clientsCronHandleTimeout`.
+//! Redis's `clientsCronHandleTimeout`; so is one whose unfinished request outgrows
+//! `client-query-buffer-limit`.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -47,11 +48,17 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr)
     let Some(mut client) = admit(&shared, id, mailbox, &stream, addr) else {
         return;
     };
+    let query_limit = shared
+        .state
+        .lock()
+        .config
+        .get_int("client-query-buffer-limit");
     let mut conn = Conn {
         shared: shared.clone(),
         decoder: RequestDecoder::new(Limits::default()),
         pending: VecDeque::new(),
         paused: false,
+        query_limit: query_limit as usize,
     };
     let mut inbuf = BytesMut::with_capacity(16 * 1024);
     let mut out = BytesMut::with_capacity(16 * 1024);
@@ -67,6 +74,14 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr)
                 }
                 last_active = Instant::now();
                 if !conn.run(&mut client, &mut inbuf, &mut out, &mut stream).await {
+                    break;
+                }
+                if inbuf.len() > conn.query_limit {
+                    tracing::warn!(
+                        "Closing client that reached max query buffer length: id={} addr={addr} (qbuf initial bytes: {:?})",
+                        client.id,
+                        String::from_utf8_lossy(&inbuf[..inbuf.len().min(64)])
+                    );
                     break;
                 }
             }
@@ -184,6 +199,8 @@ struct Conn {
     pending: VecDeque<Vec<Bytes>>,
     /// A write waits for the end of a manual failover's pause.
     paused: bool,
+    /// `client-query-buffer-limit`, as of the last batch.
+    query_limit: usize,
 }
 
 impl Conn {
@@ -286,6 +303,7 @@ impl Conn {
                 tracing::error!("Error writing to the AOF file: {e}");
             }
         }
+        self.query_limit = state.config.get_int("client-query-buffer-limit") as usize;
         if let Some(meta) = state.clients.get_mut(&client.id) {
             meta.db = client.db;
             meta.last_command = client.last_command;

@@ -1,6 +1,6 @@
 //! slotgate-node connection management end to end, side by side with redis-server: the
 //! `timeout` directive closes idle clients but spares subscribers and blocked clients, and
-//! follows CONFIG SET.
+//! follows CONFIG SET; a request outgrowing `client-query-buffer-limit` closes its client.
 
 use std::time::Duration;
 
@@ -52,4 +52,38 @@ fn idle_clients_time_out_like_redis() {
     assert_ne!(get("subscriber"), "closed");
     assert_ne!(get("blocked"), "closed");
     assert_ne!(get("after CONFIG SET timeout 0"), "closed");
+}
+
+/// CONFIG SET client-query-buffer-limit 1mb, then a client sends 1.5 MB of a 2 MB bulk
+/// argument: it is closed; a client sending a complete 900 KB value is served.
+fn query_buffer_outcomes(kind: ServerKind) -> Vec<String> {
+    let server = RedisServer::start(kind, free_port(), &[]);
+    let mut admin = server.client();
+    let mut seen = vec![format!(
+        "{:?}",
+        admin.cmd(&["CONFIG", "SET", "client-query-buffer-limit", "1mb"])
+    )];
+    seen.push(format!(
+        "{:?}",
+        admin.cmd(&["CONFIG", "GET", "client-query-buffer-limit"])
+    ));
+    let mut big = server.client();
+    let _ = big.send_raw(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2000000\r\n");
+    let _ = big.send_raw(&vec![b'x'; 1_500_000]);
+    seen.push(match big.read_reply() {
+        Ok(frame) => format!("{frame:?}"),
+        Err(_) => "closed".to_owned(),
+    });
+    let value = "y".repeat(900_000);
+    seen.push(format!("{:?}", admin.cmd(&["SET", "k", value.as_str()])));
+    seen.push(format!("{:?}", admin.cmd(&["STRLEN", "k"])));
+    seen
+}
+
+#[test]
+fn query_buffer_limit_closes_the_client_like_redis() {
+    let ours = query_buffer_outcomes(ServerKind::SlotgateNode);
+    let theirs = query_buffer_outcomes(ServerKind::Redis);
+    assert_eq!(ours, theirs);
+    assert_eq!(ours[2], "closed");
 }
