@@ -8,6 +8,14 @@ use slotgate_protocol::Frame;
 use slotgate_tests::free_port;
 use slotgate_tests::redis::{RedisServer, ServerKind};
 
+/// Runs `scenario` against slotgate-node and redis-server; the outcomes must be equal.
+fn side_by_side<T: PartialEq + std::fmt::Debug>(scenario: fn(ServerKind) -> T) -> T {
+    let ours = scenario(ServerKind::SlotgateNode);
+    let theirs = scenario(ServerKind::Redis);
+    assert_eq!(ours, theirs);
+    ours
+}
+
 /// What happens to an idle, a subscribed and a blocked client of a server started with
 /// `timeout 1`, and to an idle one after `CONFIG SET timeout 0`.
 fn idle_outcomes(kind: ServerKind) -> Vec<(&'static str, String)> {
@@ -44,9 +52,7 @@ fn idle_outcomes(kind: ServerKind) -> Vec<(&'static str, String)> {
 
 #[test]
 fn idle_clients_time_out_like_redis() {
-    let ours = idle_outcomes(ServerKind::SlotgateNode);
-    let theirs = idle_outcomes(ServerKind::Redis);
-    assert_eq!(ours, theirs);
+    let ours = side_by_side(idle_outcomes);
     let get = |name: &str| &ours.iter().find(|(n, _)| *n == name).unwrap().1;
     assert_eq!(get("idle"), "closed");
     assert_ne!(get("subscriber"), "closed");
@@ -82,8 +88,6 @@ fn query_buffer_outcomes(kind: ServerKind) -> Vec<String> {
 
 #[test]
 fn query_buffer_limit_closes_the_client_like_redis() {
-    let ours = query_buffer_outcomes(ServerKind::SlotgateNode);
-    let theirs = query_buffer_outcomes(ServerKind::Redis);
-    assert_eq!(ours, theirs);
+    let ours = side_by_side(query_buffer_outcomes);
     assert_eq!(ours[2], "closed");
 }
