@@ -8,7 +8,7 @@
 //! one file plus one line in [`FAMILIES`].
 //!
 //! Layout: `connection`, `server`, `config_cmd`, `strings`, `keys`, `hashes`, `lists`,
-//! `sets`, `zsets`, `scans`, `pubsub`, `tx`, plus `args` (argument parsing helpers).
+//! `lcs`, `sets`, `zsets`, `scans`, `pubsub`, `tx`, plus `args` (argument parsing helpers).
 
 pub mod args;
 pub mod cluster;
@@ -16,6 +16,7 @@ mod config_cmd;
 mod connection;
 mod hashes;
 mod keys;
+mod lcs;
 mod lists;
 mod pubsub;
 mod scans;
@@ -89,6 +90,7 @@ const FAMILIES: &[&[Spec]] = &[
     server::COMMANDS,
     config_cmd::COMMANDS,
     strings::COMMANDS,
+    lcs::COMMANDS,
     keys::COMMANDS,
     scans::COMMANDS,
     hashes::COMMANDS,
