@@ -73,7 +73,10 @@ fn lcs(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         return Ok(Frame::Bulk(Bytes::from(walk.common)));
     }
     Ok(Frame::Map(vec![
-        (Frame::Bulk(Bytes::from_static(b"matches")), Frame::Array(walk.ranges)),
+        (
+            Frame::Bulk(Bytes::from_static(b"matches")),
+            Frame::Array(walk.ranges),
+        ),
         (Frame::Bulk(Bytes::from_static(b"len")), integer(total)),
     ]))
 }
