@@ -169,24 +169,61 @@ fn memory_section(state: &State) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// Redis's persistence fields; the ones about AOF sizes only while the AOF is on. Call
+/// [`crate::rdb::reconcile`] first so a finished BGSAVE shows.
 fn persistence(state: &State) -> Vec<(&'static str, String)> {
+    let rdb = &state.rdb;
     let aof = state.aof.as_ref();
-    vec![
+    let status = |ok: bool| if ok { "ok" } else { "err" }.to_owned();
+    let mut fields = vec![
         ("loading", "0".into()),
         ("async_loading", "0".into()),
+        ("current_cow_peak", "0".into()),
+        ("current_cow_size", "0".into()),
+        ("current_cow_size_age", "0".into()),
+        ("current_fork_perc", "0.00".into()),
+        ("current_save_keys_processed", "0".into()),
+        ("current_save_keys_total", "0".into()),
         ("rdb_changes_since_last_save", state.dirty.to_string()),
-        ("rdb_bgsave_in_progress", "0".into()),
+        (
+            "rdb_bgsave_in_progress",
+            u8::from(rdb.in_progress()).to_string(),
+        ),
         ("rdb_last_save_time", state.last_save.to_string()),
-        ("rdb_last_bgsave_status", "ok".into()),
+        ("rdb_last_bgsave_status", status(rdb.last_ok)),
+        ("rdb_last_bgsave_time_sec", rdb.last_bgsave_secs.to_string()),
+        (
+            "rdb_current_bgsave_time_sec",
+            rdb.current_bgsave_secs().to_string(),
+        ),
+        ("rdb_saves", rdb.saves.to_string()),
+        ("rdb_last_cow_size", "0".into()),
+        ("rdb_last_load_keys_expired", "0".into()),
+        ("rdb_last_load_keys_loaded", rdb.loaded_keys.to_string()),
         ("aof_enabled", u8::from(aof.is_some()).to_string()),
         ("aof_rewrite_in_progress", "0".into()),
         ("aof_rewrite_scheduled", "0".into()),
+        ("aof_last_rewrite_time_sec", "-1".into()),
+        ("aof_current_rewrite_time_sec", "-1".into()),
         ("aof_last_bgrewrite_status", "ok".into()),
         ("aof_rewrites", aof.map_or(0, |a| a.rewrites).to_string()),
+        ("aof_rewrites_consecutive_failures", "0".into()),
         ("aof_last_write_status", "ok".into()),
-        ("aof_current_size", aof.map_or(0, |a| a.size).to_string()),
-        ("aof_base_size", aof.map_or(0, |a| a.base_size).to_string()),
-    ]
+        ("aof_last_cow_size", "0".into()),
+        ("module_fork_in_progress", "0".into()),
+        ("module_fork_last_cow_size", "0".into()),
+    ];
+    if let Some(aof) = aof {
+        fields.extend([
+            ("aof_current_size", aof.size.to_string()),
+            ("aof_base_size", aof.base_size.to_string()),
+            ("aof_pending_rewrite", "0".into()),
+            ("aof_buffer_length", "0".into()),
+            ("aof_pending_bio_fsync", "0".into()),
+            ("aof_delayed_fsync", "0".into()),
+        ]);
+    }
+    fields
 }
 
 fn stats(state: &State) -> Vec<(&'static str, String)> {

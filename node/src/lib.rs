@@ -12,6 +12,7 @@
 //! - [`blocking`]: clients blocked on keys and their FIFO wake-up.
 //! - [`pubsub`]: channel / pattern / shard-channel subscribers.
 //! - [`aof`]: append-only file writing, replay and rewriting.
+//! - [`rdb`]: the snapshot file — SAVE, BGSAVE, save points, loading at start-up.
 //! - [`memory`]: allocation accounting and `maxmemory` eviction.
 //! - [`info`]: the INFO sections.
 //! - [`reply`]: RESP2/RESP3 reply encoding and Redis's error texts.
@@ -31,6 +32,7 @@ pub mod glob;
 pub mod info;
 pub mod memory;
 pub mod pubsub;
+pub mod rdb;
 pub mod replication;
 pub mod reply;
 pub mod server;

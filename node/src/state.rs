@@ -55,6 +55,8 @@ pub struct State {
     /// Writes since the last save (Redis's `server.dirty`).
     pub dirty: u64,
     pub last_save: i64,
+    /// The snapshot file: BGSAVE in flight, INFO persistence figures.
+    pub rdb: crate::rdb::Rdb,
     pub run_id: String,
     pub started: Instant,
     /// A SHUTDOWN was requested.
@@ -79,6 +81,7 @@ impl State {
             clients: Map::default(),
             dirty: 0,
             last_save: now_ms() / 1000,
+            rdb: crate::rdb::Rdb::default(),
             run_id: (0..40)
                 .map(|_| char::from(b"0123456789abcdef"[rand::random::<usize>() % 16]))
                 .collect(),

@@ -8,6 +8,7 @@ use super::args::{int, upper};
 use super::flag::{NOMULTI, WRITE};
 use super::{spec, Ctx, Reply, Spec};
 use crate::aof::Aof;
+use crate::rdb;
 use crate::reply::{err, int as integer, simple};
 use crate::state::now_us;
 
@@ -20,7 +21,7 @@ pub const COMMANDS: &[Spec] = &[
     spec("time", 1, 0, time),
     spec("lastsave", 1, 0, lastsave),
     spec("save", 1, NOMULTI, save),
-    spec("bgsave", -1, 0, save),
+    spec("bgsave", -1, 0, bgsave),
     spec("bgrewriteaof", 1, NOMULTI, bgrewriteaof),
     spec("shutdown", -1, NOMULTI, shutdown),
     spec("memory", -2, 0, memory),
@@ -33,6 +34,7 @@ fn info(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         .iter()
         .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
         .collect();
+    rdb::reconcile(ctx.state);
     let text = crate::info::render(ctx.state, &sections);
     Ok(Frame::Verbatim(*b"txt", Bytes::from(text)))
 }
@@ -83,18 +85,29 @@ fn time(_: &mut Ctx, _: &[Bytes]) -> Reply {
 }
 
 fn lastsave(ctx: &mut Ctx, _: &[Bytes]) -> Reply {
+    rdb::reconcile(ctx.state);
     Ok(integer(ctx.state.last_save))
 }
 
-/// SAVE / BGSAVE: the AOF is the persistence; this records the save point.
-fn save(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    ctx.state.last_save = ctx.now / 1000;
-    ctx.state.dirty = 0;
-    Ok(if upper(&args[0]) == "SAVE" {
-        Frame::ok()
-    } else {
-        simple("Background saving started")
-    })
+/// SAVE: the snapshot file, written now.
+fn save(ctx: &mut Ctx, _: &[Bytes]) -> Reply {
+    rdb::reconcile(ctx.state);
+    if ctx.state.rdb.in_progress() {
+        return Err(Frame::error("ERR Background save already in progress"));
+    }
+    rdb::save(ctx.state).map_err(|_| Frame::error("ERR"))?;
+    Ok(Frame::ok())
+}
+
+/// BGSAVE [SCHEDULE]: the snapshot file, written by a thread.
+fn bgsave(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+    match args {
+        [_] => {}
+        [_, word] if upper(word) == "SCHEDULE" => {}
+        _ => return Err(err::syntax()),
+    }
+    rdb::bgsave(ctx.state).map_err(Frame::error)?;
+    Ok(simple("Background saving started"))
 }
 
 fn bgrewriteaof(ctx: &mut Ctx, _: &[Bytes]) -> Reply {
@@ -108,14 +121,24 @@ fn bgrewriteaof(ctx: &mut Ctx, _: &[Bytes]) -> Reply {
     Ok(simple("Background append only file rewriting started"))
 }
 
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: saves first when asked to (or when save
+/// points are configured and NOSAVE is absent); a failed save cancels it unless FORCE.
 fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    for arg in &args[1..] {
-        if !matches!(
-            upper(arg).as_str(),
-            "NOSAVE" | "SAVE" | "NOW" | "FORCE" | "ABORT"
-        ) {
-            return Err(err::syntax());
-        }
+    let words: Vec<String> = args[1..].iter().map(|a| upper(a)).collect();
+    let has = |w: &str| words.iter().any(|x| x == w);
+    let known = ["NOSAVE", "SAVE", "NOW", "FORCE", "ABORT"];
+    if words.iter().any(|w| !known.contains(&w.as_str()))
+        || has("ABORT") && words.len() > 1
+        || has("NOSAVE") && has("SAVE")
+    {
+        return Err(err::syntax());
+    }
+    if has("ABORT") {
+        return Err(Frame::error("ERR No shutdown in progress."));
+    }
+    let save = has("SAVE") || !has("NOSAVE") && !rdb::save_points(&ctx.state.config).is_empty();
+    if save && rdb::save(ctx.state).is_err() && !has("FORCE") {
+        return Err(Frame::error("ERR Errors trying to SHUTDOWN. Check logs."));
     }
     ctx.state.shutdown = true;
     ctx.client.close = true;
