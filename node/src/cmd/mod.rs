@@ -8,13 +8,15 @@
 //! one file plus one line in [`FAMILIES`].
 //!
 //! Layout: `connection`, `server`, `config_cmd`, `strings`, `keys`, `hashes`, `lists`,
-//! `lcs`, `sets`, `zsets`, `scans`, `pubsub`, `tx`, plus `args` (argument parsing helpers).
+//! `lcs`, `sets`, `zsets`, `scans`, `pubsub`, `tx`, plus `args` (argument parsing helpers)
+//! and `help` (HELP texts).
 
 pub mod args;
 pub mod cluster;
 mod config_cmd;
 mod connection;
 mod hashes;
+mod help;
 mod keys;
 mod lcs;
 mod lists;
@@ -186,6 +188,9 @@ impl<'a> Ctx<'a> {
 pub fn execute(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
     let spec = match resolve(args) {
         Ok(spec) => spec,
+        Err(refusal) if ctx.client.multi.is_some() && args[0].eq_ignore_ascii_case(b"exec") => {
+            return tx::abort(ctx, &refusal)
+        }
         Err(refusal) => return reject(ctx, refusal),
     };
     if !ctx.client.authenticated && !spec.has(flag::NOAUTH) {

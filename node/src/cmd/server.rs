@@ -162,6 +162,7 @@ fn slowlog(_: &mut Ctx, args: &[Bytes]) -> Reply {
         "GET" => Ok(Frame::Array(Vec::new())),
         "LEN" => Ok(integer(0)),
         "RESET" => Ok(Frame::ok()),
+        "HELP" => Ok(super::help::reply(super::help::SLOWLOG)),
         _ => Err(err::unknown_subcommand(&args[1], "slowlog")),
     }
 }
