@@ -5,7 +5,7 @@ use bytes::Bytes;
 use rand::seq::SliceRandom;
 use slotgate_protocol::Frame;
 
-use super::args::{int, is, owned, positive, read, upper, write, write_or_create};
+use super::args::{int, is, numkeys, owned, positive, read, upper, write, write_or_create};
 use super::flag::{DENYOOM, WRITE};
 use super::{spec, Ctx, Reply, Spec};
 use crate::db::{Entry, Set, Value};
@@ -240,11 +240,7 @@ fn combine(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 }
 
 fn sintercard(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    let n = positive(&args[1], "ERR numkeys should be greater than 0")?;
-    if n == 0 {
-        return Err(Frame::error("ERR numkeys should be greater than 0"));
-    }
-    let n = n as usize;
+    let n = numkeys(&args[1])?;
     if args.len() < 2 + n {
         return Err(Frame::error(
             "ERR Number of keys can't be greater than number of args",

@@ -67,6 +67,20 @@ fn discard(ctx: &mut Ctx, _: &[Bytes]) -> Reply {
     Ok(Frame::ok())
 }
 
+/// EXEC refused before running (wrong arity) inside MULTI: like Redis's
+/// `execCommandAbort`, the transaction is discarded and the reason given.
+pub fn abort(ctx: &mut Ctx, refusal: &Frame) -> Frame {
+    discard_state(ctx);
+    let text = match refusal {
+        Frame::Error(text) => String::from_utf8_lossy(text).into_owned(),
+        _ => String::new(),
+    };
+    let reason = text.strip_prefix("ERR ").unwrap_or(&text);
+    Frame::error(format!(
+        "EXECABORT Transaction discarded because of: {reason}"
+    ))
+}
+
 /// Drops a pending transaction and every WATCH.
 pub fn discard_state(ctx: &mut Ctx) {
     ctx.client.multi = None;
