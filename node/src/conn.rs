@@ -233,6 +233,7 @@ impl Conn {
                 self.paused = true;
                 break;
             }
+            let skipped = std::mem::take(&mut client.skip_next_reply);
             let (reply, block) = {
                 let mut ctx = Ctx::new(&mut state, client);
                 let reply = cmd::execute(&mut ctx, &args);
@@ -254,7 +255,9 @@ impl Conn {
                 });
                 break;
             }
-            reply::encode(&reply, client.resp, out);
+            if client.replies(skipped) {
+                reply::encode(&reply, client.resp, out);
+            }
             if client.close || state.shutdown {
                 break;
             }

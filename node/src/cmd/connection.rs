@@ -195,6 +195,15 @@ fn client(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
             }
             Ok(Frame::ok())
         }
+        ("REPLY", 3) => {
+            match upper(&args[2]).as_str() {
+                "ON" => ctx.client.reply_off = false,
+                "OFF" => ctx.client.reply_off = true,
+                "SKIP" => ctx.client.skip_next_reply = !ctx.client.reply_off,
+                _ => return Err(err::syntax()),
+            }
+            Ok(Frame::ok())
+        }
         ("NO-EVICT", 3) => match upper(&args[2]).as_str() {
             "ON" | "OFF" => Ok(Frame::ok()),
             _ => Err(err::syntax()),
@@ -211,7 +220,9 @@ fn client(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         }
         ("KILL", n) if n >= 3 => kill(ctx, &args[2..]),
         ("HELP", 2) => Ok(super::help::reply(super::help::CLIENT)),
-        ("ID" | "SETNAME" | "GETNAME" | "SETINFO" | "NO-EVICT" | "INFO" | "KILL", _) => wrong(),
+        ("ID" | "SETNAME" | "GETNAME" | "SETINFO" | "NO-EVICT" | "INFO" | "KILL" | "REPLY", _) => {
+            wrong()
+        }
         _ => Err(err::unknown_subcommand(&args[1], "client")),
     }
 }
