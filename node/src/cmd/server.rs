@@ -1,5 +1,6 @@
 //! Server commands: INFO, DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, TIME, LASTSAVE, SAVE, BGSAVE,
-//! BGREWRITEAOF, SHUTDOWN, MEMORY, SLOWLOG, LATENCY. (WAIT is in `replication`.)
+//! BGREWRITEAOF, SHUTDOWN, MEMORY, SLOWLOG, LATENCY, DEBUG (refused). (WAIT is in
+//! `replication`.)
 
 use bytes::Bytes;
 use slotgate_protocol::Frame;
@@ -27,6 +28,7 @@ pub const COMMANDS: &[Spec] = &[
     spec("memory", -2, 0, memory),
     spec("slowlog", -2, 0, slowlog),
     spec("latency", -2, 0, latency),
+    spec("debug", -2, 0, debug),
 ];
 
 fn info(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
@@ -147,7 +149,16 @@ fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 
 fn memory(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     match (upper(&args[1]).as_str(), args.len()) {
-        ("USAGE", 3 | 5) => {
+        ("USAGE", n) if n >= 3 => {
+            // `[SAMPLES count]`, repeatable, checked like Redis (the estimate is exact here).
+            let mut options = args[3..].chunks(2);
+            options.try_for_each(|o| match o {
+                [word, count] if upper(word) == "SAMPLES" => match int(count)? {
+                    n if n < 0 => Err(err::syntax()),
+                    _ => Ok(()),
+                },
+                _ => Err(err::syntax()),
+            })?;
             let now = ctx.now;
             let key = &args[2];
             Ok(ctx.db().get(key, now).map_or(Frame::NullBulk, |e| integer(e.value.memory() + key.len() + 48)))
@@ -155,6 +166,15 @@ fn memory(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         ("DOCTOR", 2) => Ok(Frame::Bulk(Bytes::from_static(b"Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base."))),
         _ => Err(err::unknown_subcommand(&args[1], "memory")),
     }
+}
+
+/// DEBUG: refused, as Redis 7.0 does with its default `enable-debug-command no`.
+fn debug(_: &mut Ctx, _: &[Bytes]) -> Reply {
+    Err(Frame::error(
+        "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", \
+         you can run it from a local connection, otherwise you need to set this option in the \
+         configuration file, and then restart the server.",
+    ))
 }
 
 fn slowlog(_: &mut Ctx, args: &[Bytes]) -> Reply {
