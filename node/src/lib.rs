@@ -15,6 +15,7 @@
 //! - [`rdb`]: the snapshot file — SAVE, BGSAVE, save points, loading at start-up.
 //! - [`memory`]: allocation accounting and `maxmemory` eviction.
 //! - [`info`]: the INFO sections.
+//! - [`slowlog`]: SLOWLOG entries.
 //! - [`reply`]: RESP2/RESP3 reply encoding and Redis's error texts.
 //! - [`glob`]: Redis's glob matching.
 //! - [`cluster`]: cluster mode — slots, the cluster bus, redirections, MIGRATE.
@@ -36,6 +37,7 @@ pub mod rdb;
 pub mod replication;
 pub mod reply;
 pub mod server;
+pub mod slowlog;
 pub mod state;
 
 #[global_allocator]

@@ -16,7 +16,7 @@ pub mod cluster;
 mod config_cmd;
 mod connection;
 mod hashes;
-mod help;
+pub(crate) mod help;
 mod keys;
 mod lcs;
 mod lists;
@@ -59,6 +59,8 @@ pub mod flag {
     pub const NOQUEUE: u32 = 16;
     /// Not allowed inside MULTI at all.
     pub const NOMULTI: u32 = 32;
+    /// Not itself logged in SLOWLOG (EXEC: its commands are).
+    pub const SKIP_SLOWLOG: u32 = 64;
 }
 
 /// One command: name (lower case), Redis arity (negative = at least), flags, handler.
@@ -236,7 +238,11 @@ pub fn execute(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
 pub fn call(ctx: &mut Ctx, spec: &'static Spec, args: &[Bytes]) -> Frame {
     ctx.client.last_command = spec.name;
     ctx.state.stats.commands += 1;
+    let started = std::time::Instant::now();
     let reply = (spec.handler)(ctx, args).unwrap_or_else(|e| e);
+    if !spec.has(flag::SKIP_SLOWLOG) {
+        crate::slowlog::record(ctx.state, ctx.client, args, started.elapsed());
+    }
     let db = ctx.client.db;
     ctx.state.propagate_expired(db);
     if ctx.dirty > 0 && spec.has(flag::WRITE) {

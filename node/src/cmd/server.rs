@@ -177,14 +177,8 @@ fn debug(_: &mut Ctx, _: &[Bytes]) -> Reply {
     ))
 }
 
-fn slowlog(_: &mut Ctx, args: &[Bytes]) -> Reply {
-    match upper(&args[1]).as_str() {
-        "GET" => Ok(Frame::Array(Vec::new())),
-        "LEN" => Ok(integer(0)),
-        "RESET" => Ok(Frame::ok()),
-        "HELP" => Ok(super::help::reply(super::help::SLOWLOG)),
-        _ => Err(err::unknown_subcommand(&args[1], "slowlog")),
-    }
+fn slowlog(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+    crate::slowlog::command(ctx.state, args)
 }
 
 fn latency(_: &mut Ctx, args: &[Bytes]) -> Reply {

@@ -5,14 +5,14 @@ use std::sync::atomic::Ordering;
 use bytes::Bytes;
 use slotgate_protocol::Frame;
 
-use super::flag::NOQUEUE;
+use super::flag::{NOQUEUE, SKIP_SLOWLOG};
 use super::{spec, Ctx, Reply, Spec};
 use crate::client::{Client, Multi};
 use crate::state::State;
 
 pub const COMMANDS: &[Spec] = &[
     spec("multi", 1, NOQUEUE, multi),
-    spec("exec", 1, NOQUEUE, exec),
+    spec("exec", 1, NOQUEUE | SKIP_SLOWLOG, exec),
     spec("discard", 1, NOQUEUE, discard),
     spec("watch", -2, NOQUEUE, watch),
     spec("unwatch", 1, 0, unwatch),
