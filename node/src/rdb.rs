@@ -98,10 +98,18 @@ pub fn save(state: &mut State) -> std::io::Result<()> {
     let now = now_ms() / 1000;
     state.rdb.last_try = now;
     let result = write_atomically(&path(&state.config), &data);
-    match &result {
+    let dirty = state.dirty;
+    finish(state, &result, now, dirty);
+    result
+}
+
+/// Records how a save ended, as Redis does: on success `dirty` loses the writes the file
+/// holds (`dirty_before`) and `lastsave` becomes the snapshot's time `at`.
+fn finish(state: &mut State, outcome: &std::io::Result<()>, at: i64, dirty_before: u64) {
+    match outcome {
         Ok(()) => {
-            state.dirty = 0;
-            state.last_save = now;
+            state.dirty = state.dirty.saturating_sub(dirty_before);
+            state.last_save = at;
             state.rdb.saves += 1;
             state.rdb.last_ok = true;
             tracing::info!("DB saved on disk");
@@ -111,7 +119,6 @@ pub fn save(state: &mut State) -> std::io::Result<()> {
             tracing::warn!("Error saving DB on disk: {e}");
         }
     }
-    result
 }
 
 /// BGSAVE: serialises now, writes on a thread. `Err` when one is already running.
@@ -157,19 +164,7 @@ pub fn reconcile(state: &mut State) {
         return;
     };
     state.rdb.last_bgsave_secs = job.started.elapsed().as_secs() as i64;
-    match outcome {
-        Ok(()) => {
-            state.dirty = state.dirty.saturating_sub(job.dirty_before);
-            state.last_save = job.at;
-            state.rdb.saves += 1;
-            state.rdb.last_ok = true;
-            tracing::info!("Background saving terminated with success");
-        }
-        Err(e) => {
-            state.rdb.last_ok = false;
-            tracing::warn!("Background saving error: {e}");
-        }
-    }
+    finish(state, &outcome, job.at, job.dirty_before);
 }
 
 /// The periodic part: picks up a finished BGSAVE and starts one when a save point is due.

@@ -163,10 +163,7 @@ mod tests {
     use super::*;
 
     fn args(parts: &[&str]) -> Vec<Bytes> {
-        parts
-            .iter()
-            .map(|p| Bytes::copy_from_slice(p.as_bytes()))
-            .collect()
+        parts.iter().map(|p| Bytes::from(p.to_string())).collect()
     }
 
     #[test]
