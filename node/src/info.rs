@@ -107,6 +107,9 @@ fn server(state: &State) -> Vec<(&'static str, String)> {
         ("arch_bits", "64".into()),
         ("monotonic_clock", "POSIX clock_gettime".into()),
         ("multiplexing_api", "epoll".into()),
+        ("atomicvar_api", "c11-builtin".into()),
+        // Redis prints 0.0.0 when not built by GCC.
+        ("gcc_version", "0.0.0".into()),
         ("process_id", std::process::id().to_string()),
         ("process_supervised", "no".into()),
         ("run_id", state.run_id.clone()),
@@ -116,6 +119,11 @@ fn server(state: &State) -> Vec<(&'static str, String)> {
         ("uptime_in_days", (uptime / 86400).to_string()),
         ("hz", state.config.get("hz").into()),
         ("configured_hz", state.config.get("hz").into()),
+        // Redis's 24-bit LRU clock in seconds.
+        (
+            "lru_clock",
+            ((crate::state::now_ms() / 1000) & 0xFF_FFFF).to_string(),
+        ),
         (
             "executable",
             std::env::current_exe()
@@ -131,7 +139,7 @@ fn server(state: &State) -> Vec<(&'static str, String)> {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
         ),
-        ("slotgate_version", env!("CARGO_PKG_VERSION").into()),
+        ("io_threads_active", "0".into()),
     ]
 }
 
@@ -248,18 +256,28 @@ fn stats(state: &State) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn cpu() -> Vec<(&'static str, String)> {
+/// `getrusage(who)`.
+fn rusage(who: libc::c_int) -> libc::rusage {
     // SAFETY: getrusage only writes into the struct we pass.
-    let usage = unsafe {
+    unsafe {
         let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        libc::getrusage(who, &mut usage);
         usage
-    };
+    }
+}
+
+/// The process's CPU time; the "main thread" figures are the thread running this command
+/// (commands run on the executor's worker threads, one at a time under the state lock).
+fn cpu() -> Vec<(&'static str, String)> {
+    let process = rusage(libc::RUSAGE_SELF);
+    let thread = rusage(libc::RUSAGE_THREAD);
     let secs = |t: libc::timeval| format!("{}.{:06}", t.tv_sec, t.tv_usec);
     vec![
-        ("used_cpu_sys", secs(usage.ru_stime)),
-        ("used_cpu_user", secs(usage.ru_utime)),
+        ("used_cpu_sys", secs(process.ru_stime)),
+        ("used_cpu_user", secs(process.ru_utime)),
         ("used_cpu_sys_children", "0.000000".into()),
         ("used_cpu_user_children", "0.000000".into()),
+        ("used_cpu_sys_main_thread", secs(thread.ru_stime)),
+        ("used_cpu_user_main_thread", secs(thread.ru_utime)),
     ]
 }
