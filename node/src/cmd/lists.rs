@@ -305,9 +305,13 @@ fn lmove(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let (source, dest) = (&args[1], &args[2]);
     list(ctx, dest)?;
     let Some(value) = pop(ctx, source, from_left, 1)?.and_then(|v| v.into_iter().next()) else {
+        // Like Redis: a timed-out BLMOVE answers a null array, a non-blocking one (or one
+        // inside MULTI) a null bulk.
         return match wait {
-            Some(ms) => block(ctx, std::slice::from_ref(source), ms, Frame::NullBulk),
-            None => Ok(Frame::NullBulk),
+            Some(ms) if !ctx.no_block => {
+                block(ctx, std::slice::from_ref(source), ms, Frame::NullArray)
+            }
+            _ => Ok(Frame::NullBulk),
         };
     };
     let l = write_or_create(ctx, dest, new_list, Value::as_list_mut)?;
