@@ -75,6 +75,10 @@ pub struct Client {
     pub last_command: &'static str,
     /// Close after this reply is written (QUIT, protocol errors).
     pub close: bool,
+    /// CLIENT REPLY OFF: no replies at all.
+    pub reply_off: bool,
+    /// CLIENT REPLY SKIP: the next command's reply is dropped.
+    pub skip_next_reply: bool,
     /// Replaying the AOF: no auth, no propagation.
     pub loading: bool,
     /// ASKING / READONLY (cluster mode).
@@ -103,6 +107,8 @@ impl Client {
             created: Instant::now(),
             last_command: "NULL",
             close: false,
+            reply_off: false,
+            skip_next_reply: false,
             loading: false,
             cluster: Default::default(),
         }
@@ -127,6 +133,12 @@ impl Client {
     /// Subscriptions of every kind.
     pub fn subscriptions(&self) -> usize {
         self.channels.len() + self.patterns.len() + self.shard_channels.len()
+    }
+
+    /// Whether the reply of the command just run goes out (CLIENT REPLY); `skipped` is the
+    /// SKIP taken before running it. CLIENT REPLY OFF and SKIP themselves get no reply.
+    pub fn replies(&self, skipped: bool) -> bool {
+        !(self.reply_off || skipped || self.skip_next_reply)
     }
 
     /// RESP2 clients with subscriptions may only run the pub/sub commands.

@@ -147,7 +147,7 @@ static PARAMS: &[Param] = &[
     p("latency-monitor-threshold", "0", Kind::Int(0, MAX), true),
     p("list-max-listpack-size", "-2", Kind::Int(-5, MAX), true),
     p("list-compress-depth", "0", Kind::Int(0, MAX), true),
-    p("hash-max-listpack-entries", "128", Kind::Int(0, MAX), true),
+    p("hash-max-listpack-entries", "512", Kind::Int(0, MAX), true),
     p("hash-max-listpack-value", "64", Kind::Int(0, MAX), true),
     p("set-max-intset-entries", "512", Kind::Int(0, MAX), true),
     p("zset-max-listpack-entries", "128", Kind::Int(0, MAX), true),

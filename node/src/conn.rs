@@ -272,6 +272,7 @@ impl Conn {
                 self.paused = true;
                 break;
             }
+            let skipped = std::mem::take(&mut client.skip_next_reply);
             let (reply, block) = {
                 let mut ctx = Ctx::new(&mut state, client);
                 let reply = cmd::execute(&mut ctx, &args);
@@ -293,7 +294,9 @@ impl Conn {
                 });
                 break;
             }
-            reply::encode(&reply, client.resp, out);
+            if client.replies(skipped) {
+                reply::encode(&reply, client.resp, out);
+            }
             if client.close || state.shutdown {
                 break;
             }

@@ -107,6 +107,9 @@ fn server(state: &State) -> Vec<(&'static str, String)> {
         ("arch_bits", "64".into()),
         ("monotonic_clock", "POSIX clock_gettime".into()),
         ("multiplexing_api", "epoll".into()),
+        ("atomicvar_api", "c11-builtin".into()),
+        // Redis prints 0.0.0 when not built by GCC.
+        ("gcc_version", "0.0.0".into()),
         ("process_id", std::process::id().to_string()),
         ("process_supervised", "no".into()),
         ("run_id", state.run_id.clone()),
@@ -116,6 +119,11 @@ fn server(state: &State) -> Vec<(&'static str, String)> {
         ("uptime_in_days", (uptime / 86400).to_string()),
         ("hz", state.config.get("hz").into()),
         ("configured_hz", state.config.get("hz").into()),
+        // Redis's 24-bit LRU clock in seconds.
+        (
+            "lru_clock",
+            ((crate::state::now_ms() / 1000) & 0xFF_FFFF).to_string(),
+        ),
         (
             "executable",
             std::env::current_exe()
@@ -131,7 +139,7 @@ fn server(state: &State) -> Vec<(&'static str, String)> {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
         ),
-        ("slotgate_version", env!("CARGO_PKG_VERSION").into()),
+        ("io_threads_active", "0".into()),
     ]
 }
 
@@ -169,24 +177,61 @@ fn memory_section(state: &State) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// Redis's persistence fields; the ones about AOF sizes only while the AOF is on. Call
+/// [`crate::rdb::reconcile`] first so a finished BGSAVE shows.
 fn persistence(state: &State) -> Vec<(&'static str, String)> {
+    let rdb = &state.rdb;
     let aof = state.aof.as_ref();
-    vec![
+    let status = |ok: bool| if ok { "ok" } else { "err" }.to_owned();
+    let mut fields = vec![
         ("loading", "0".into()),
         ("async_loading", "0".into()),
+        ("current_cow_peak", "0".into()),
+        ("current_cow_size", "0".into()),
+        ("current_cow_size_age", "0".into()),
+        ("current_fork_perc", "0.00".into()),
+        ("current_save_keys_processed", "0".into()),
+        ("current_save_keys_total", "0".into()),
         ("rdb_changes_since_last_save", state.dirty.to_string()),
-        ("rdb_bgsave_in_progress", "0".into()),
+        (
+            "rdb_bgsave_in_progress",
+            u8::from(rdb.in_progress()).to_string(),
+        ),
         ("rdb_last_save_time", state.last_save.to_string()),
-        ("rdb_last_bgsave_status", "ok".into()),
+        ("rdb_last_bgsave_status", status(rdb.last_ok)),
+        ("rdb_last_bgsave_time_sec", rdb.last_bgsave_secs.to_string()),
+        (
+            "rdb_current_bgsave_time_sec",
+            rdb.current_bgsave_secs().to_string(),
+        ),
+        ("rdb_saves", rdb.saves.to_string()),
+        ("rdb_last_cow_size", "0".into()),
+        ("rdb_last_load_keys_expired", "0".into()),
+        ("rdb_last_load_keys_loaded", rdb.loaded_keys.to_string()),
         ("aof_enabled", u8::from(aof.is_some()).to_string()),
         ("aof_rewrite_in_progress", "0".into()),
         ("aof_rewrite_scheduled", "0".into()),
+        ("aof_last_rewrite_time_sec", "-1".into()),
+        ("aof_current_rewrite_time_sec", "-1".into()),
         ("aof_last_bgrewrite_status", "ok".into()),
         ("aof_rewrites", aof.map_or(0, |a| a.rewrites).to_string()),
+        ("aof_rewrites_consecutive_failures", "0".into()),
         ("aof_last_write_status", "ok".into()),
-        ("aof_current_size", aof.map_or(0, |a| a.size).to_string()),
-        ("aof_base_size", aof.map_or(0, |a| a.base_size).to_string()),
-    ]
+        ("aof_last_cow_size", "0".into()),
+        ("module_fork_in_progress", "0".into()),
+        ("module_fork_last_cow_size", "0".into()),
+    ];
+    if let Some(aof) = aof {
+        fields.extend([
+            ("aof_current_size", aof.size.to_string()),
+            ("aof_base_size", aof.base_size.to_string()),
+            ("aof_pending_rewrite", "0".into()),
+            ("aof_buffer_length", "0".into()),
+            ("aof_pending_bio_fsync", "0".into()),
+            ("aof_delayed_fsync", "0".into()),
+        ]);
+    }
+    fields
 }
 
 fn stats(state: &State) -> Vec<(&'static str, String)> {
@@ -211,18 +256,28 @@ fn stats(state: &State) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn cpu() -> Vec<(&'static str, String)> {
+/// `getrusage(who)`.
+fn rusage(who: libc::c_int) -> libc::rusage {
     // SAFETY: getrusage only writes into the struct we pass.
-    let usage = unsafe {
+    unsafe {
         let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        libc::getrusage(who, &mut usage);
         usage
-    };
+    }
+}
+
+/// The process's CPU time; the "main thread" figures are the thread running this command
+/// (commands run on the executor's worker threads, one at a time under the state lock).
+fn cpu() -> Vec<(&'static str, String)> {
+    let process = rusage(libc::RUSAGE_SELF);
+    let thread = rusage(libc::RUSAGE_THREAD);
     let secs = |t: libc::timeval| format!("{}.{:06}", t.tv_sec, t.tv_usec);
     vec![
-        ("used_cpu_sys", secs(usage.ru_stime)),
-        ("used_cpu_user", secs(usage.ru_utime)),
+        ("used_cpu_sys", secs(process.ru_stime)),
+        ("used_cpu_user", secs(process.ru_utime)),
         ("used_cpu_sys_children", "0.000000".into()),
         ("used_cpu_user_children", "0.000000".into()),
+        ("used_cpu_sys_main_thread", secs(thread.ru_stime)),
+        ("used_cpu_user_main_thread", secs(thread.ru_utime)),
     ]
 }

@@ -12,8 +12,10 @@
 //! - [`blocking`]: clients blocked on keys and their FIFO wake-up.
 //! - [`pubsub`]: channel / pattern / shard-channel subscribers.
 //! - [`aof`]: append-only file writing, replay and rewriting.
+//! - [`rdb`]: the snapshot file — SAVE, BGSAVE, save points, loading at start-up.
 //! - [`memory`]: allocation accounting and `maxmemory` eviction.
 //! - [`info`]: the INFO sections.
+//! - [`slowlog`]: SLOWLOG entries.
 //! - [`reply`]: RESP2/RESP3 reply encoding and Redis's error texts.
 //! - [`glob`]: Redis's glob matching.
 //! - [`cluster`]: cluster mode — slots, the cluster bus, redirections, MIGRATE.
@@ -31,9 +33,11 @@ pub mod glob;
 pub mod info;
 pub mod memory;
 pub mod pubsub;
+pub mod rdb;
 pub mod replication;
 pub mod reply;
 pub mod server;
+pub mod slowlog;
 pub mod state;
 
 #[global_allocator]

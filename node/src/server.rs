@@ -1,6 +1,6 @@
-//! The server: loads the AOF, binds, accepts (one task per connection), and runs the
-//! periodic work — active expiry, the `everysec` fsync, automatic AOF rewrites — until
-//! SHUTDOWN.
+//! The server: loads the AOF (or else the snapshot file), binds, accepts (one task per
+//! connection), and runs the periodic work — active expiry, the `everysec` fsync, save
+//! points, automatic AOF rewrites — until SHUTDOWN.
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -13,7 +13,8 @@ use crate::aof::{self, Aof, Fsync};
 use crate::config::Config;
 use crate::state::{now_ms, Shared, State};
 
-/// Builds the state from `config`, replaying the AOF when `appendonly` is on.
+/// Builds the state from `config`: replays the AOF when `appendonly` is on, else loads the
+/// snapshot file if there is one (as Redis does).
 pub fn prepare(config: Config) -> anyhow::Result<Arc<Shared>> {
     let mut state = State::new(config);
     state.cluster = crate::cluster::init(&state.config)?;
@@ -26,6 +27,8 @@ pub fn prepare(config: Config) -> anyhow::Result<Arc<Shared>> {
             Fsync::from_config(state.config.get("appendfsync")),
         )?);
         state.dirty = 0;
+    } else {
+        crate::rdb::load(&mut state)?;
     }
     Ok(Arc::new(Shared::new(state)))
 }
@@ -100,6 +103,7 @@ async fn cron(shared: Arc<Shared>) {
             state.propagate_expired(db);
         }
         crate::blocking::serve(&mut state);
+        crate::rdb::cron(&mut state);
         sync_aof_config(&mut state);
         if let Some(aof) = state.aof.as_mut() {
             let _ = aof.flush_batch();

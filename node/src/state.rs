@@ -55,6 +55,10 @@ pub struct State {
     /// Writes since the last save (Redis's `server.dirty`).
     pub dirty: u64,
     pub last_save: i64,
+    /// SLOWLOG entries.
+    pub slowlog: crate::slowlog::Slowlog,
+    /// The snapshot file: BGSAVE in flight, INFO persistence figures.
+    pub rdb: crate::rdb::Rdb,
     pub run_id: String,
     pub started: Instant,
     /// A SHUTDOWN was requested.
@@ -79,6 +83,8 @@ impl State {
             clients: Map::default(),
             dirty: 0,
             last_save: now_ms() / 1000,
+            rdb: crate::rdb::Rdb::default(),
+            slowlog: crate::slowlog::Slowlog::default(),
             run_id: (0..40)
                 .map(|_| char::from(b"0123456789abcdef"[rand::random::<usize>() % 16]))
                 .collect(),

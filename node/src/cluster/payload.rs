@@ -17,7 +17,7 @@ use std::collections::VecDeque;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use super::checksum::crc64;
-use crate::db::value::{Map, Set, Value};
+use crate::db::value::{Hash, Set, Value};
 use crate::db::zset::ZSet;
 
 const VERSION: u16 = 1;
@@ -144,7 +144,7 @@ impl Reader {
             4 => Value::Hash(Box::new(
                 (0..count)
                     .map(|_| Some((self.bytes()?, self.bytes()?)))
-                    .collect::<Option<Map<_, _>>>()?,
+                    .collect::<Option<Hash>>()?,
             )),
             _ => return None,
         };
@@ -158,7 +158,7 @@ mod tests {
 
     #[test]
     fn round_trips_and_refuses_corruption() {
-        let mut hash = Map::default();
+        let mut hash = Hash::default();
         hash.insert(Bytes::from_static(b"f"), Bytes::from_static(b"v"));
         let mut zset = ZSet::default();
         zset.insert(Bytes::from_static(b"m"), 1.5);

@@ -27,6 +27,14 @@ pub fn positive(arg: &[u8], negative: &str) -> Result<i64, Frame> {
     Ok(n)
 }
 
+/// A `numkeys` argument: Redis's range check from 1, one message for every failure.
+pub fn numkeys(arg: &[u8]) -> Result<usize, Frame> {
+    parse_i64(arg)
+        .filter(|n| *n >= 1)
+        .map(|n| n as usize)
+        .ok_or_else(|| Frame::error("ERR numkeys should be greater than 0"))
+}
+
 /// A blocking command's timeout in seconds → milliseconds (0 = forever). Like Redis 7.0,
 /// which casts the rounded-up milliseconds to a `long long`: a value past its range
 /// (infinity included) becomes negative, and a tiny negative one rounds up to 0.

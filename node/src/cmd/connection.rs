@@ -195,27 +195,82 @@ fn client(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
             }
             Ok(Frame::ok())
         }
-        ("NO-EVICT" | "NO-TOUCH", 3) => Ok(Frame::ok()),
+        ("REPLY", 3) => {
+            match upper(&args[2]).as_str() {
+                "ON" => ctx.client.reply_off = false,
+                "OFF" => ctx.client.reply_off = true,
+                "SKIP" => ctx.client.skip_next_reply = !ctx.client.reply_off,
+                _ => return Err(err::syntax()),
+            }
+            Ok(Frame::ok())
+        }
+        ("NO-EVICT", 3) => match upper(&args[2]).as_str() {
+            "ON" | "OFF" => Ok(Frame::ok()),
+            _ => Err(err::syntax()),
+        },
         ("INFO", 2) => Ok(Frame::Verbatim(
             *b"txt",
-            Bytes::from(client_line(ctx, ctx.client.id) + "\n"),
+            Bytes::from(client_line(ctx, ctx.client.id, "info") + "\n"),
         )),
         ("LIST", _) => {
-            let mut ids: Vec<u64> = ctx.state.clients.keys().copied().collect();
-            ids.sort_unstable();
-            let text: String = ids.iter().map(|id| client_line(ctx, *id) + "\n").collect();
+            let ids = list_ids(ctx, &args[2..])?;
+            let line = |id: &u64| client_line(ctx, *id, "list") + "\n";
+            let text: String = ids.iter().map(line).collect();
             Ok(Frame::Verbatim(*b"txt", Bytes::from(text)))
         }
         ("KILL", n) if n >= 3 => kill(ctx, &args[2..]),
-        ("HELP", 2) => Ok(Frame::Array(vec![Frame::Simple(Bytes::from_static(
-            b"CLIENT <subcommand> [<arg> ...]",
-        ))])),
-        ("ID" | "SETNAME" | "GETNAME" | "SETINFO" | "NO-EVICT" | "INFO" | "KILL", _) => wrong(),
+        ("HELP", 2) => Ok(super::help::reply(super::help::CLIENT)),
+        ("ID" | "SETNAME" | "GETNAME" | "SETINFO" | "NO-EVICT" | "INFO" | "KILL" | "REPLY", _) => {
+            wrong()
+        }
         _ => Err(err::unknown_subcommand(&args[1], "client")),
     }
 }
 
-fn client_line(ctx: &Ctx, id: u64) -> String {
+/// The clients `CLIENT LIST [TYPE type | ID id …]` shows, in id order.
+fn list_ids(ctx: &Ctx, options: &[Bytes]) -> Result<Vec<u64>, Frame> {
+    let mut ids: Vec<u64> = ctx.state.clients.keys().copied().collect();
+    ids.sort_unstable();
+    match options {
+        [] => Ok(ids),
+        [word, kind] if is(word, "type") => {
+            let ps = &ctx.state.pubsub;
+            let subscribed = |id: &u64| {
+                [&ps.channels, &ps.patterns, &ps.shard_channels]
+                    .iter()
+                    .any(|m| m.values().any(|subs| subs.contains_key(id)))
+            };
+            let pubsub = match upper(kind).as_str() {
+                "NORMAL" => false,
+                "PUBSUB" => true,
+                "MASTER" | "REPLICA" | "SLAVE" => return Ok(Vec::new()),
+                _ => {
+                    return Err(Frame::error(format!(
+                        "ERR Unknown client type '{}'",
+                        String::from_utf8_lossy(kind)
+                    )))
+                }
+            };
+            ids.retain(|id| subscribed(id) == pubsub);
+            Ok(ids)
+        }
+        [word, wanted @ ..] if is(word, "id") && !wanted.is_empty() => {
+            let mut picked = Vec::new();
+            for arg in wanted {
+                let id = int(arg).map_err(|_| Frame::error("ERR Invalid client ID"))?;
+                if ctx.state.clients.contains_key(&(id as u64)) {
+                    picked.push(id as u64);
+                }
+            }
+            Ok(picked)
+        }
+        _ => Err(err::syntax()),
+    }
+}
+
+/// One client's CLIENT LIST line; the calling client's `cmd` is the running
+/// `client|<sub>`, as Redis shows it.
+fn client_line(ctx: &Ctx, id: u64, sub: &str) -> String {
     let Some(meta) = ctx.state.clients.get(&id) else {
         return String::new();
     };
@@ -225,12 +280,17 @@ fn client_line(ctx: &Ctx, id: u64) -> String {
         .map(|n| String::from_utf8_lossy(n).into_owned())
         .unwrap_or_default();
     let age = meta.created.elapsed().as_secs();
+    let cmd = if id == ctx.client.id {
+        format!("client|{sub}")
+    } else {
+        meta.last_command.to_owned()
+    };
     format!(
         "id={id} addr={} laddr={} fd=8 name={name} age={age} idle=0 flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
         meta.addr,
         meta.laddr,
         meta.db,
-        meta.last_command,
+        cmd,
         if id == ctx.client.id { ctx.client.resp } else { 2 }
     )
 }

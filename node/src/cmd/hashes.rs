@@ -8,7 +8,7 @@ use slotgate_protocol::Frame;
 use super::args::{float, int, is, owned, read, write, write_or_create};
 use super::flag::{DENYOOM, WRITE};
 use super::{spec, Ctx, Reply, Spec};
-use crate::db::{Map, Value};
+use crate::db::{hash_remove, Hash, Value};
 use crate::reply::{bulk, err, int as integer};
 
 const W: u32 = WRITE | DENYOOM;
@@ -35,7 +35,7 @@ fn new_hash() -> Value {
     Value::Hash(Box::default())
 }
 
-fn hash<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a Map<Bytes, Bytes>>, Frame> {
+fn hash<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a Hash>, Frame> {
     read(ctx, key, Value::as_hash)
 }
 
@@ -88,7 +88,7 @@ fn hdel(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     };
     let removed = args[2..]
         .iter()
-        .filter(|f| h.remove(&f[..]).is_some())
+        .filter(|f| hash_remove(h, f).is_some())
         .count();
     ctx.db().remove_if_empty(&args[1]);
     ctx.changed(removed as u64);
@@ -144,6 +144,9 @@ fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 
 fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let by = float(&args[3])?;
+    if !by.is_finite() {
+        return Err(Frame::error("ERR value is NaN or Infinity"));
+    }
     let current = match hash(ctx, &args[1])?.and_then(|h| h.get(&args[2])) {
         None => 0.0,
         Some(v) => float(v).map_err(|_| Frame::error("ERR hash value is not a float"))?,

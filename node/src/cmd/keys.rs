@@ -254,9 +254,7 @@ fn randomkey(ctx: &mut Ctx, _: &[Bytes]) -> Reply {
 fn object(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let sub = upper(&args[1]);
     if sub == "HELP" {
-        return Ok(Frame::Array(vec![Frame::Simple(Bytes::from_static(
-            b"OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        ))]));
+        return Ok(super::help::reply(super::help::OBJECT));
     }
     if !matches!(sub.as_str(), "ENCODING" | "REFCOUNT" | "IDLETIME" | "FREQ") {
         return Err(err::unknown_subcommand(&args[1], "object"));

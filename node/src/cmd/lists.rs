@@ -6,7 +6,9 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 use slotgate_protocol::Frame;
 
-use super::args::{int, is, owned, positive, read, timeout, upper, write, write_or_create};
+use super::args::{
+    int, is, numkeys, owned, positive, read, timeout, upper, write, write_or_create,
+};
 use super::flag::{DENYOOM, WRITE};
 use super::{spec, Ctx, Reply, Spec};
 use crate::blocking::Block;
@@ -236,7 +238,11 @@ fn lpos(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         let value = pair.get(1).ok_or_else(err::syntax)?;
         match upper(&pair[0]).as_str() {
             "RANK" => {
-                rank = int(value)?;
+                // Redis negates the rank; LLONG_MIN stays negative and acts as -1.
+                rank = match int(value)? {
+                    i64::MIN => -1,
+                    r => r,
+                };
                 if rank == 0 {
                     return Err(Frame::error("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list"));
                 }
@@ -299,9 +305,13 @@ fn lmove(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let (source, dest) = (&args[1], &args[2]);
     list(ctx, dest)?;
     let Some(value) = pop(ctx, source, from_left, 1)?.and_then(|v| v.into_iter().next()) else {
+        // Like Redis: a timed-out BLMOVE answers a null array, a non-blocking one (or one
+        // inside MULTI) a null bulk.
         return match wait {
-            Some(ms) => block(ctx, std::slice::from_ref(source), ms, Frame::NullBulk),
-            None => Ok(Frame::NullBulk),
+            Some(ms) if !ctx.no_block => {
+                block(ctx, std::slice::from_ref(source), ms, Frame::NullArray)
+            }
+            _ => Ok(Frame::NullBulk),
         };
     };
     let l = write_or_create(ctx, dest, new_list, Value::as_list_mut)?;
@@ -371,10 +381,7 @@ fn lmpop(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 
 /// `numkeys key… LEFT|RIGHT [COUNT n]` (shared with the sorted-set MPOPs via `where`).
 fn parse_mpop(rest: &[Bytes]) -> Result<(&[Bytes], bool, usize), Frame> {
-    let n = positive(&rest[0], "ERR numkeys should be greater than 0")? as usize;
-    if n == 0 {
-        return Err(Frame::error("ERR numkeys should be greater than 0"));
-    }
+    let n = numkeys(&rest[0])?;
     if rest.len() < n + 2 {
         return Err(err::syntax());
     }

@@ -8,14 +8,17 @@
 //! one file plus one line in [`FAMILIES`].
 //!
 //! Layout: `connection`, `server`, `config_cmd`, `strings`, `keys`, `hashes`, `lists`,
-//! `sets`, `zsets`, `scans`, `pubsub`, `tx`, plus `args` (argument parsing helpers).
+//! `lcs`, `sets`, `zsets`, `scans`, `pubsub`, `tx`, plus `args` (argument parsing helpers)
+//! and `help` (HELP texts).
 
 pub mod args;
 pub mod cluster;
 mod config_cmd;
 mod connection;
 mod hashes;
+pub(crate) mod help;
 mod keys;
+mod lcs;
 mod lists;
 mod pubsub;
 mod scans;
@@ -56,6 +59,8 @@ pub mod flag {
     pub const NOQUEUE: u32 = 16;
     /// Not allowed inside MULTI at all.
     pub const NOMULTI: u32 = 32;
+    /// Not itself logged in SLOWLOG (EXEC: its commands are).
+    pub const SKIP_SLOWLOG: u32 = 64;
 }
 
 /// One command: name (lower case), Redis arity (negative = at least), flags, handler.
@@ -89,6 +94,7 @@ const FAMILIES: &[&[Spec]] = &[
     server::COMMANDS,
     config_cmd::COMMANDS,
     strings::COMMANDS,
+    lcs::COMMANDS,
     keys::COMMANDS,
     scans::COMMANDS,
     hashes::COMMANDS,
@@ -184,6 +190,9 @@ impl<'a> Ctx<'a> {
 pub fn execute(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
     let spec = match resolve(args) {
         Ok(spec) => spec,
+        Err(refusal) if ctx.client.multi.is_some() && args[0].eq_ignore_ascii_case(b"exec") => {
+            return tx::abort(ctx, &refusal)
+        }
         Err(refusal) => return reject(ctx, refusal),
     };
     if !ctx.client.authenticated && !spec.has(flag::NOAUTH) {
@@ -229,7 +238,11 @@ pub fn execute(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
 pub fn call(ctx: &mut Ctx, spec: &'static Spec, args: &[Bytes]) -> Frame {
     ctx.client.last_command = spec.name;
     ctx.state.stats.commands += 1;
+    let started = std::time::Instant::now();
     let reply = (spec.handler)(ctx, args).unwrap_or_else(|e| e);
+    if !spec.has(flag::SKIP_SLOWLOG) {
+        crate::slowlog::record(ctx.state, ctx.client, args, started.elapsed());
+    }
     let db = ctx.client.db;
     ctx.state.propagate_expired(db);
     if ctx.dirty > 0 && spec.has(flag::WRITE) {

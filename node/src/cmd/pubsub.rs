@@ -169,6 +169,7 @@ fn pubsub(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         ("NUMSUB", _) => Ok(counts(&ps.channels)),
         ("SHARDNUMSUB", _) => Ok(counts(&ps.shard_channels)),
         ("NUMPAT", 2) => Ok(integer(ps.patterns.len())),
+        ("HELP", 2) => Ok(super::help::reply(super::help::PUBSUB)),
         _ => Err(err::unknown_subcommand(&args[1], "pubsub")),
     }
 }

@@ -1,5 +1,6 @@
 //! Server commands: INFO, DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, TIME, LASTSAVE, SAVE, BGSAVE,
-//! BGREWRITEAOF, SHUTDOWN, MEMORY, SLOWLOG, LATENCY. (WAIT is in `replication`.)
+//! BGREWRITEAOF, SHUTDOWN, MEMORY, SLOWLOG, LATENCY, DEBUG (refused). (WAIT is in
+//! `replication`.)
 
 use bytes::Bytes;
 use slotgate_protocol::Frame;
@@ -8,6 +9,7 @@ use super::args::{int, upper};
 use super::flag::{NOMULTI, WRITE};
 use super::{spec, Ctx, Reply, Spec};
 use crate::aof::Aof;
+use crate::rdb;
 use crate::reply::{err, int as integer, simple};
 use crate::state::now_us;
 
@@ -20,12 +22,13 @@ pub const COMMANDS: &[Spec] = &[
     spec("time", 1, 0, time),
     spec("lastsave", 1, 0, lastsave),
     spec("save", 1, NOMULTI, save),
-    spec("bgsave", -1, 0, save),
+    spec("bgsave", -1, 0, bgsave),
     spec("bgrewriteaof", 1, NOMULTI, bgrewriteaof),
     spec("shutdown", -1, NOMULTI, shutdown),
     spec("memory", -2, 0, memory),
     spec("slowlog", -2, 0, slowlog),
     spec("latency", -2, 0, latency),
+    spec("debug", -2, 0, debug),
 ];
 
 fn info(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
@@ -33,6 +36,7 @@ fn info(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         .iter()
         .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
         .collect();
+    rdb::reconcile(ctx.state);
     let text = crate::info::render(ctx.state, &sections);
     Ok(Frame::Verbatim(*b"txt", Bytes::from(text)))
 }
@@ -83,18 +87,29 @@ fn time(_: &mut Ctx, _: &[Bytes]) -> Reply {
 }
 
 fn lastsave(ctx: &mut Ctx, _: &[Bytes]) -> Reply {
+    rdb::reconcile(ctx.state);
     Ok(integer(ctx.state.last_save))
 }
 
-/// SAVE / BGSAVE: the AOF is the persistence; this records the save point.
-fn save(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    ctx.state.last_save = ctx.now / 1000;
-    ctx.state.dirty = 0;
-    Ok(if upper(&args[0]) == "SAVE" {
-        Frame::ok()
-    } else {
-        simple("Background saving started")
-    })
+/// SAVE: the snapshot file, written now.
+fn save(ctx: &mut Ctx, _: &[Bytes]) -> Reply {
+    rdb::reconcile(ctx.state);
+    if ctx.state.rdb.in_progress() {
+        return Err(Frame::error("ERR Background save already in progress"));
+    }
+    rdb::save(ctx.state).map_err(|_| Frame::error("ERR"))?;
+    Ok(Frame::ok())
+}
+
+/// BGSAVE [SCHEDULE]: the snapshot file, written by a thread.
+fn bgsave(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+    match args {
+        [_] => {}
+        [_, word] if upper(word) == "SCHEDULE" => {}
+        _ => return Err(err::syntax()),
+    }
+    rdb::bgsave(ctx.state).map_err(Frame::error)?;
+    Ok(simple("Background saving started"))
 }
 
 fn bgrewriteaof(ctx: &mut Ctx, _: &[Bytes]) -> Reply {
@@ -108,14 +123,24 @@ fn bgrewriteaof(ctx: &mut Ctx, _: &[Bytes]) -> Reply {
     Ok(simple("Background append only file rewriting started"))
 }
 
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: saves first when asked to (or when save
+/// points are configured and NOSAVE is absent); a failed save cancels it unless FORCE.
 fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    for arg in &args[1..] {
-        if !matches!(
-            upper(arg).as_str(),
-            "NOSAVE" | "SAVE" | "NOW" | "FORCE" | "ABORT"
-        ) {
-            return Err(err::syntax());
-        }
+    let words: Vec<String> = args[1..].iter().map(|a| upper(a)).collect();
+    let has = |w: &str| words.iter().any(|x| x == w);
+    let known = ["NOSAVE", "SAVE", "NOW", "FORCE", "ABORT"];
+    if words.iter().any(|w| !known.contains(&w.as_str()))
+        || has("ABORT") && words.len() > 1
+        || has("NOSAVE") && has("SAVE")
+    {
+        return Err(err::syntax());
+    }
+    if has("ABORT") {
+        return Err(Frame::error("ERR No shutdown in progress."));
+    }
+    let save = has("SAVE") || !has("NOSAVE") && !rdb::save_points(&ctx.state.config).is_empty();
+    if save && rdb::save(ctx.state).is_err() && !has("FORCE") {
+        return Err(Frame::error("ERR Errors trying to SHUTDOWN. Check logs."));
     }
     ctx.state.shutdown = true;
     ctx.client.close = true;
@@ -124,7 +149,16 @@ fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 
 fn memory(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     match (upper(&args[1]).as_str(), args.len()) {
-        ("USAGE", 3 | 5) => {
+        ("USAGE", n) if n >= 3 => {
+            // `[SAMPLES count]`, repeatable, checked like Redis (the estimate is exact here).
+            let mut options = args[3..].chunks(2);
+            options.try_for_each(|o| match o {
+                [word, count] if upper(word) == "SAMPLES" => match int(count)? {
+                    n if n < 0 => Err(err::syntax()),
+                    _ => Ok(()),
+                },
+                _ => Err(err::syntax()),
+            })?;
             let now = ctx.now;
             let key = &args[2];
             Ok(ctx.db().get(key, now).map_or(Frame::NullBulk, |e| integer(e.value.memory() + key.len() + 48)))
@@ -134,13 +168,17 @@ fn memory(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     }
 }
 
-fn slowlog(_: &mut Ctx, args: &[Bytes]) -> Reply {
-    match upper(&args[1]).as_str() {
-        "GET" => Ok(Frame::Array(Vec::new())),
-        "LEN" => Ok(integer(0)),
-        "RESET" => Ok(Frame::ok()),
-        _ => Err(err::unknown_subcommand(&args[1], "slowlog")),
-    }
+/// DEBUG: refused, as Redis 7.0 does with its default `enable-debug-command no`.
+fn debug(_: &mut Ctx, _: &[Bytes]) -> Reply {
+    Err(Frame::error(
+        "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", \
+         you can run it from a local connection, otherwise you need to set this option in the \
+         configuration file, and then restart the server.",
+    ))
+}
+
+fn slowlog(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+    crate::slowlog::command(ctx.state, args)
 }
 
 fn latency(_: &mut Ctx, args: &[Bytes]) -> Reply {

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use rand::seq::SliceRandom;
 use slotgate_protocol::Frame;
 
-use super::args::{int, is, owned, positive, read, upper, write, write_or_create};
+use super::args::{int, is, numkeys, owned, positive, read, upper, write, write_or_create};
 use super::flag::{DENYOOM, WRITE};
 use super::{spec, Ctx, Reply, Spec};
 use crate::db::{Entry, Set, Value};
@@ -91,10 +91,18 @@ fn srem(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     Ok(integer(removed))
 }
 
+/// A set reply with the members in Redis's order (see [`ordered`]).
+fn members_reply(set: &Set<Bytes>, max_intset: i64) -> Frame {
+    Frame::Set(ordered(set, max_intset).into_iter().map(bulk).collect())
+}
+
+fn max_intset(ctx: &Ctx) -> i64 {
+    ctx.state.config.get_int("set-max-intset-entries")
+}
+
 fn smembers(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    Ok(Frame::Set(
-        set(ctx, &args[1])?.map_or_else(Vec::new, |s| s.iter().map(bulk).collect()),
-    ))
+    let max = max_intset(ctx);
+    Ok(set(ctx, &args[1])?.map_or(Frame::Set(Vec::new()), |s| members_reply(s, max)))
 }
 
 fn sismember(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
@@ -218,7 +226,7 @@ fn combine(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let op = &name[1..name.len() - if name.ends_with("STORE") { 5 } else { 0 }];
     if !name.ends_with("STORE") {
         let result = compute(ctx, op, &args[1..])?;
-        return Ok(Frame::Set(result.iter().map(bulk).collect()));
+        return Ok(members_reply(&result, max_intset(ctx)));
     }
     let result = compute(ctx, op, &args[2..])?;
     let len = result.len();
@@ -232,11 +240,7 @@ fn combine(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 }
 
 fn sintercard(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    let n = positive(&args[1], "ERR numkeys should be greater than 0")?;
-    if n == 0 {
-        return Err(Frame::error("ERR numkeys should be greater than 0"));
-    }
-    let n = n as usize;
+    let n = numkeys(&args[1])?;
     if args.len() < 2 + n {
         return Err(Frame::error(
             "ERR Number of keys can't be greater than number of args",

@@ -5,14 +5,14 @@ use std::sync::atomic::Ordering;
 use bytes::Bytes;
 use slotgate_protocol::Frame;
 
-use super::flag::NOQUEUE;
+use super::flag::{NOQUEUE, SKIP_SLOWLOG};
 use super::{spec, Ctx, Reply, Spec};
 use crate::client::{Client, Multi};
 use crate::state::State;
 
 pub const COMMANDS: &[Spec] = &[
     spec("multi", 1, NOQUEUE, multi),
-    spec("exec", 1, NOQUEUE, exec),
+    spec("exec", 1, NOQUEUE | SKIP_SLOWLOG, exec),
     spec("discard", 1, NOQUEUE, discard),
     spec("watch", -2, NOQUEUE, watch),
     spec("unwatch", 1, 0, unwatch),
@@ -65,6 +65,20 @@ fn discard(ctx: &mut Ctx, _: &[Bytes]) -> Reply {
     }
     discard_state(ctx);
     Ok(Frame::ok())
+}
+
+/// EXEC refused before running (wrong arity) inside MULTI: like Redis's
+/// `execCommandAbort`, the transaction is discarded and the reason given.
+pub fn abort(ctx: &mut Ctx, refusal: &Frame) -> Frame {
+    discard_state(ctx);
+    let text = match refusal {
+        Frame::Error(text) => String::from_utf8_lossy(text).into_owned(),
+        _ => String::new(),
+    };
+    let reason = text.strip_prefix("ERR ").unwrap_or(&text);
+    Frame::error(format!(
+        "EXECABORT Transaction discarded because of: {reason}"
+    ))
 }
 
 /// Drops a pending transaction and every WATCH.

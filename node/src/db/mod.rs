@@ -24,7 +24,7 @@ use bytes::Bytes;
 use hashbrown::{DefaultHashBuilder, HashTable};
 use slotgate_protocol::{key_slot, SLOT_COUNT};
 
-pub use value::{parse_f64, parse_i64, Map, Set, Value};
+pub use value::{hash_remove, parse_f64, parse_i64, Hash, Map, Set, Value};
 
 /// A key's value and deadline.
 #[derive(Debug, Clone)]

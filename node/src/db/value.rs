@@ -11,11 +11,28 @@ use crate::config::Config;
 pub type Map<K, V> = hashbrown::HashMap<K, V>;
 pub type Set<K> = hashbrown::HashSet<K>;
 
+/// A hash's fields in insertion order: Redis keeps small hashes in a listpack, whose order
+/// HGETALL / HKEYS / HSCAN show, so ours must keep it too.
+pub type Hash = indexmap::IndexMap<Bytes, Bytes, hashbrown::DefaultHashBuilder>;
+
+/// Up to this many fields a removal keeps the order (a listpack's, in Redis); past it the
+/// hash is a hashtable in Redis, with no order to keep, and removal is O(1).
+const ORDERED_REMOVAL_UP_TO: usize = 1024;
+
+/// Removes `field` from `hash` (see [`ORDERED_REMOVAL_UP_TO`]).
+pub fn hash_remove(hash: &mut Hash, field: &[u8]) -> Option<Bytes> {
+    if hash.len() <= ORDERED_REMOVAL_UP_TO {
+        hash.shift_remove(field)
+    } else {
+        hash.swap_remove(field)
+    }
+}
+
 /// A value of any type.
 #[derive(Debug, Clone)]
 pub enum Value {
     Str(Bytes),
-    Hash(Box<Map<Bytes, Bytes>>),
+    Hash(Box<Hash>),
     List(Box<VecDeque<Bytes>>),
     Set(Box<Set<Bytes>>),
     ZSet(Box<ZSet>),
@@ -90,14 +107,14 @@ impl Value {
         }
     }
 
-    pub fn as_hash(&self) -> Option<&Map<Bytes, Bytes>> {
+    pub fn as_hash(&self) -> Option<&Hash> {
         match self {
             Value::Hash(h) => Some(h),
             _ => None,
         }
     }
 
-    pub fn as_hash_mut(&mut self) -> Option<&mut Map<Bytes, Bytes>> {
+    pub fn as_hash_mut(&mut self) -> Option<&mut Hash> {
         match self {
             Value::Hash(h) => Some(h),
             _ => None,

@@ -26,7 +26,7 @@ mod info;
 mod link;
 mod master;
 mod record;
-mod snapshot;
+pub(crate) mod snapshot;
 mod task;
 mod wait;
 

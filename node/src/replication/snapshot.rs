@@ -15,7 +15,7 @@ use bytes::Bytes;
 
 use crate::cluster::checksum::crc64;
 use crate::db::zset::ZSet;
-use crate::db::{Db, Entry, Map, Set, Value};
+use crate::db::{Db, Entry, Hash, Set, Value};
 use crate::state::{now_ms, State};
 
 const MAGIC: &[u8] = b"SLOTGATE-SNAPSHOT-1\n";
@@ -226,7 +226,7 @@ impl Reader<'_> {
             }
             HASH => {
                 let (count, room) = self.count()?;
-                let mut hash = Map::with_capacity(room);
+                let mut hash = Hash::with_capacity_and_hasher(room, Default::default());
                 for _ in 0..count {
                     hash.insert(self.bytes()?, self.bytes()?);
                 }
@@ -265,7 +265,7 @@ mod tests {
                 expire_at: Some(i64::MAX / 2),
             },
         );
-        let mut hash = Map::default();
+        let mut hash = Hash::default();
         hash.insert(b("f"), b("v"));
         db.insert(b"h", Entry::new(Value::Hash(Box::new(hash))));
         let mut zset = ZSet::default();

@@ -1,0 +1,119 @@
+//! The HELP texts of the subcommand containers, verbatim from Redis 7.0 (`CLIENT HELP`,
+//! `OBJECT HELP`, `PUBSUB HELP`, `SLOWLOG HELP`), one reply line per text line.
+
+use bytes::Bytes;
+use slotgate_protocol::Frame;
+
+/// A HELP reply: every line of `text` as a simple string.
+pub fn reply(text: &'static str) -> Frame {
+    Frame::Array(
+        text.lines()
+            .map(|l| Frame::Simple(Bytes::from_static(l.as_bytes())))
+            .collect(),
+    )
+}
+
+/// `CLIENT HELP`.
+pub const CLIENT: &str = "\
+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\n\
+CACHING (YES|NO)\n\
+\x20   Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.\n\
+GETREDIR\n\
+\x20   Return the client ID we are redirecting to when tracking is enabled.\n\
+GETNAME\n\
+\x20   Return the name of the current connection.\n\
+ID\n\
+\x20   Return the ID of the current connection.\n\
+INFO\n\
+\x20   Return information about the current client connection.\n\
+KILL <ip:port>\n\
+\x20   Kill connection made from <ip:port>.\n\
+KILL <option> <value> [<option> <value> [...]]\n\
+\x20   Kill connections. Options are:\n\
+\x20   * ADDR (<ip:port>|<unixsocket>:0)\n\
+\x20     Kill connections made from the specified address\n\
+\x20   * LADDR (<ip:port>|<unixsocket>:0)\n\
+\x20     Kill connections made to specified local address\n\
+\x20   * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)\n\
+\x20     Kill connections by type.\n\
+\x20   * USER <username>\n\
+\x20     Kill connections authenticated by <username>.\n\
+\x20   * SKIPME (YES|NO)\n\
+\x20     Skip killing current connection (default: yes).\n\
+LIST [options ...]\n\
+\x20   Return information about client connections. Options:\n\
+\x20   * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)\n\
+\x20     Return clients of specified type.\n\
+UNPAUSE\n\
+\x20   Stop the current client pause, resuming traffic.\n\
+PAUSE <timeout> [WRITE|ALL]\n\
+\x20   Suspend all, or just write, clients for <timeout> milliseconds.\n\
+REPLY (ON|OFF|SKIP)\n\
+\x20   Control the replies sent to the current connection.\n\
+SETNAME <name>\n\
+\x20   Assign the name <name> to the current connection.\n\
+UNBLOCK <clientid> [TIMEOUT|ERROR]\n\
+\x20   Unblock the specified blocked client.\n\
+TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]\n\
+\x20        [OPTIN] [OPTOUT] [NOLOOP]\n\
+\x20   Control server assisted client side caching.\n\
+TRACKINGINFO\n\
+\x20   Report tracking status for the current connection.\n\
+NO-EVICT (ON|OFF)\n\
+\x20   Protect current client connection from eviction.\n\
+HELP\n\
+\x20   Prints this help.\n\
+";
+
+/// `OBJECT HELP`.
+pub const OBJECT: &str = "\
+OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\n\
+ENCODING <key>\n\
+\x20   Return the kind of internal representation used in order to store the value\n\
+\x20   associated with a <key>.\n\
+FREQ <key>\n\
+\x20   Return the access frequency index of the <key>. The returned integer is\n\
+\x20   proportional to the logarithm of the recent access frequency of the key.\n\
+IDLETIME <key>\n\
+\x20   Return the idle time of the <key>, that is the approximated number of\n\
+\x20   seconds elapsed since the last access to the key.\n\
+REFCOUNT <key>\n\
+\x20   Return the number of references of the value associated with the specified\n\
+\x20   <key>.\n\
+HELP\n\
+\x20   Prints this help.\n\
+";
+
+/// `PUBSUB HELP`.
+pub const PUBSUB: &str = "\
+PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\n\
+CHANNELS [<pattern>]\n\
+\x20   Return the currently active channels matching a <pattern> (default: '*').\n\
+NUMPAT\n\
+\x20   Return number of subscriptions to patterns.\n\
+NUMSUB [<channel> ...]\n\
+\x20   Return the number of subscribers for the specified channels, excluding\n\
+\x20   pattern subscriptions(default: no channels).\n\
+SHARDCHANNELS [<pattern>]\n\
+\x20   Return the currently active shard level channels matching a <pattern> (default: '*').\n\
+SHARDNUMSUB [<shardchannel> ...]\n\
+\x20   Return the number of subscribers for the specified shard level channel(s)\n\
+HELP\n\
+\x20   Prints this help.\n\
+";
+
+/// `SLOWLOG HELP`.
+pub const SLOWLOG: &str = "\
+SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\n\
+GET [<count>]\n\
+\x20   Return top <count> entries from the slowlog (default: 10, -1 mean all).\n\
+\x20   Entries are made of:\n\
+\x20   id, timestamp, time in microseconds, arguments array, client IP and port,\n\
+\x20   client name\n\
+LEN\n\
+\x20   Return the length of the slowlog.\n\
+RESET\n\
+\x20   Reset the slowlog.\n\
+HELP\n\
+\x20   Prints this help.\n\
+";
