@@ -1,6 +1,7 @@
 //! slotgate-node: a Redis-compatible data node (cluster mode and replication build on it).
 //!
 //! Layout:
+//! - [`cli`]: the command line (`slotgate-node …`, also `slotgate node …`).
 //! - [`config`]: redis.conf directives and `--directive value` overrides; CONFIG GET/SET.
 //! - [`server`]: AOF load, bind, accept, periodic work (expiry, fsync, rewrites).
 //! - [`conn`]: one connection — batched pipelined execution, pushes, blocking waits.
@@ -23,6 +24,7 @@
 
 pub mod aof;
 pub mod blocking;
+pub mod cli;
 pub mod client;
 pub mod cluster;
 pub mod cmd;

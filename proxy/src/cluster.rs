@@ -1,5 +1,6 @@
 //! The cluster's topology as the proxy routes by it: a [`Routes`] snapshot (slot → master's
-//! shared connections) held in an `ArcSwap`, so every request reads it without a lock, and
+//! shared connections, and its replicas' for reads) held in an `ArcSwap`, so every request
+//! reads it without a lock, and
 //! the task that refreshes it with `CLUSTER SLOTS` — periodically, and soon after a MOVED
 //! or a connection failure (rate-limited, asking the node that redirected first).
 
@@ -22,6 +23,8 @@ pub struct Routes {
     map: SlotMap,
     /// `masters[i]` serves the slots of `map.shards()[i]`.
     masters: Vec<NodeLinks>,
+    /// `replicas[i]`: the `READONLY` connections to the replicas of `map.shards()[i]`.
+    replicas: Vec<Vec<NodeLinks>>,
 }
 
 impl Routes {
@@ -30,6 +33,7 @@ impl Routes {
         Routes {
             map: SlotMap::new(),
             masters: Vec::new(),
+            replicas: Vec::new(),
         }
     }
 
@@ -40,12 +44,37 @@ impl Routes {
             .masters()
             .map(|master| pool.node(&master.addr.to_string()))
             .collect();
-        Routes { map, masters }
+        let replicas = map
+            .shards()
+            .iter()
+            .map(|shard| {
+                let addrs = shard.replicas.iter();
+                addrs.map(|r| pool.replica(&r.addr.to_string())).collect()
+            })
+            .collect();
+        Routes {
+            map,
+            masters,
+            replicas,
+        }
     }
 
     /// The master serving `slot`, if any.
     pub fn owner(&self, slot: Slot) -> Option<&NodeLinks> {
         self.masters.get(self.map.shard_index(slot)?)
+    }
+
+    /// The replicas of the shard serving `slot` (reads only: `READONLY` connections).
+    pub fn replicas(&self, slot: Slot) -> &[NodeLinks] {
+        let shard = self.map.shard_index(slot);
+        shard
+            .and_then(|i| self.replicas.get(i))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Every replica, shard by shard.
+    pub fn all_replicas(&self) -> impl Iterator<Item = &NodeLinks> {
+        self.replicas.iter().flatten()
     }
 
     /// Every master, in a stable order (by the first slot it owns).

@@ -20,6 +20,9 @@ pub struct Config {
     /// Backend health checks (`health::HealthConfig`).
     #[serde(default)]
     pub health: crate::health::HealthConfig,
+    /// The data path's metrics.
+    #[serde(default)]
+    pub metrics: MetricsConfig,
     /// The file this config was loaded from (watched for hot reload); not a TOML key.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -67,6 +70,22 @@ pub struct AdminConfig {
     pub listen: SocketAddr,
 }
 
+/// The `[metrics]` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Count commands, backend requests, redirections, bytes and pipeline depth; `false`
+    /// leaves only the gauges (health, slots, clients) and process metrics. Hot-reloadable.
+    #[serde(default = "defaults::yes")]
+    pub enabled: bool,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> MetricsConfig {
+        MetricsConfig { enabled: true }
+    }
+}
+
 /// The backend Redis Cluster.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -96,10 +115,17 @@ pub struct ClusterConfig {
     /// Shared, multiplexed connections per backend node on each worker thread (0 means 1).
     #[serde(default)]
     pub connections_per_node: usize,
+    /// Where read-only commands go: `"master"`, `"replica"` or `"replica_preferred"`
+    /// (see [`crate::router::ReadFrom`]); writes always go to the master.
+    #[serde(default)]
+    pub read_from: crate::router::ReadFrom,
 }
 
 mod defaults {
     use std::time::Duration;
+    pub fn yes() -> bool {
+        true
+    }
     pub fn max_clients() -> usize {
         10_000
     }
@@ -288,6 +314,8 @@ mod tests {
         assert_eq!(config.cluster.max_redirects, 5);
         assert_eq!(config.proxy.slowlog_threshold, Duration::from_millis(100));
         assert_eq!(config.proxy.shutdown_timeout, Duration::from_secs(5));
+        assert_eq!(config.cluster.read_from, crate::router::ReadFrom::Master);
+        assert!(config.metrics.enabled);
     }
 
     #[test]
@@ -305,6 +333,19 @@ mod tests {
         assert!(err.contains("slowlog_threshold"), "{err}");
         let bad = format!("{base}slowlog_threshold = \"10\"\n");
         assert!(Config::parse(&bad).is_err());
+    }
+
+    #[test]
+    fn read_policy() {
+        let base = "[proxy]\nlisten = \"127.0.0.1:1\"\n[cluster]\nseeds = [\"127.0.0.1:7000\"]\n";
+        let config = Config::parse(&format!("{base}read_from = \"replica\"\n")).expect("replica");
+        assert_eq!(config.cluster.read_from, crate::router::ReadFrom::Replica);
+        let err = Config::parse(&format!("{base}read_from = \"slaves\"\n"))
+            .expect_err("unknown policy")
+            .to_string();
+        assert!(err.contains("read_from") || err.contains("slaves"), "{err}");
+        let off = Config::parse(&format!("{base}[metrics]\nenabled = false\n")).expect("off");
+        assert!(!off.metrics.enabled);
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! `slotgate`: the proxy binary. Parses the command line, sets up logging and hands the
-//! loaded config to [`slotgate_proxy::run`].
+//! loaded config to [`slotgate_proxy::run`]; `slotgate node …` runs a data node instead
+//! (the `slotgate-node` command line, embedded), which `slotgate local` uses.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use slotgate_proxy::config::Config;
@@ -43,21 +45,36 @@ enum Command {
     },
     /// Start a local 3-master + 3-replica cluster and the proxy in front of it.
     Local(slotgate_proxy::local::LocalArgs),
+    /// Run a data node: `slotgate node [config-file] [--directive value …]`, exactly like
+    /// `slotgate-node` (and `redis-server`).
+    #[command(disable_help_flag = true, disable_version_flag = true)]
+    Node {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<String>,
+    },
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    if let Some(Command::Node { args }) = &cli.command {
+        // The node sets up its own logs (Redis's `loglevel` / `logfile`).
+        return Ok(slotgate_node::cli::main(args));
+    }
     init_logs(if cli.log_json {
         LogFormat::Json
     } else {
         cli.log_format
     });
     let path = match (cli.command, cli.config) {
-        (Some(Command::Local(args)), _) => return slotgate_proxy::local::run(args),
+        (Some(Command::Local(args)), _) => {
+            return slotgate_proxy::local::run(args).map(|()| ExitCode::SUCCESS)
+        }
         (Some(Command::Run { config }), _) | (None, Some(config)) => config,
-        (None, None) => anyhow::bail!("missing --config FILE (see slotgate --help)"),
+        (Some(Command::Node { .. }), _) | (None, None) => {
+            anyhow::bail!("missing --config FILE (see slotgate --help)")
+        }
     };
-    slotgate_proxy::run(Config::load(&path)?)
+    slotgate_proxy::run(Config::load(&path)?).map(|()| ExitCode::SUCCESS)
 }
 
 /// Installs the log subscriber: `format`, filtered by `RUST_LOG` (default `info`), coloured

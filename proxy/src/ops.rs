@@ -1,6 +1,7 @@
 //! The operations side wired into a running proxy: the health probes (and a topology
 //! refresh when they see a master go down or a replica promoted), the slot-coverage gauge,
-//! the admin endpoint (the proxy as its [`AdminSource`]) and the config reloader.
+//! the admin endpoint (the proxy as its [`AdminSource`]), the config reloader, and the
+//! `[metrics] enabled` switch (applied at start and on every reload).
 //! [`start`] spawns them; dropping the returned [`Ops`] stops them.
 
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use crate::admin::{self, AdminSource};
 use crate::backend::LinkSettings;
 use crate::config::Config;
 use crate::health::{probe, HealthTable, NodeStatus, Role};
-use crate::metrics::metrics;
+use crate::metrics::{metrics, Metrics};
 use crate::reload::{redacted_json, Reloader};
 use crate::server::Proxy;
 
@@ -36,6 +37,7 @@ impl Drop for Ops {
 /// the reloader (when the config came from a file).
 pub async fn start(proxy: &Arc<Proxy>) -> anyhow::Result<Ops> {
     let config = proxy.config.load_full();
+    Metrics::set_enabled(config.metrics.enabled);
     let health = proxy.health.clone();
     let text = match &config.source {
         Some(path) => std::fs::read_to_string(path)?,
@@ -70,6 +72,7 @@ pub async fn start(proxy: &Arc<Proxy>) -> anyhow::Result<Ops> {
             })
         };
         let apply = move |config: Config, json: String| {
+            Metrics::set_enabled(config.metrics.enabled);
             target.config.store(Arc::new(config));
             running.store(Arc::new(json));
         };
@@ -78,19 +81,16 @@ pub async fn start(proxy: &Arc<Proxy>) -> anyhow::Result<Ops> {
     Ok(Ops { health, tasks })
 }
 
-/// What the probes read each round: live settings and the topology's masters.
+/// What the probes read each round: live settings and the topology's masters and replicas.
 fn probe_inputs(proxy: &Arc<Proxy>) -> probe::Inputs {
     let (p1, p2, p3) = (proxy.clone(), proxy.clone(), proxy.clone());
     probe::Inputs {
         config: Box::new(move || p1.config.load().health.clone()),
         link: Box::new(move || LinkSettings::of(&p2.config.load().cluster)),
-        masters: Box::new(move || {
-            p3.cluster
-                .routes()
-                .masters()
-                .iter()
-                .map(|m| m.addr.to_string())
-                .collect()
+        nodes: Box::new(move || {
+            let routes = p3.cluster.routes();
+            let nodes = routes.masters().iter().chain(routes.all_replicas());
+            nodes.map(|node| node.addr.to_string()).collect()
         }),
     }
 }

@@ -1,5 +1,6 @@
 //! Helpers for the operations tests: a tiny HTTP/1.1 client for the admin endpoint, reading
-//! values out of Prometheus text, and runs of consecutive free ports for `slotgate local`.
+//! values out of Prometheus text, a node's per-command call counts, and runs of consecutive
+//! free ports for `slotgate local`.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -29,6 +30,19 @@ pub fn metric_sum(text: &str, prefix: &str) -> f64 {
         .filter(|line| line.starts_with(prefix) && !line.starts_with('#'))
         .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
+}
+
+/// `calls=` of `cmdstat_<command>` in the `INFO commandstats` of the node on `port` (0 when
+/// the node never ran it, or cannot be reached).
+pub fn command_calls(port: u16, command: &str) -> u64 {
+    let text = crate::Client::connect(port)
+        .and_then(|mut c| c.text(&["INFO", "commandstats"]))
+        .unwrap_or_default();
+    let prefix = format!("cmdstat_{command}:calls=");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .and_then(|rest| rest.split(',').next()?.parse().ok())
+        .unwrap_or(0)
 }
 
 /// The first of `n` consecutive free ports whose bus ports (+10000) are free too.

@@ -1,6 +1,7 @@
-//! Hot reload under load: a client keeps writing through `slotgate` while the config file
-//! changes its client password and timeouts — no request fails, and new connections need
-//! the new password; then an invalid file is rejected: the old config keeps serving and
+//! Hot reload under load: a client keeps writing and reading through `slotgate` while the
+//! config file changes its client password, read policy (`master` → `replica`) and timeouts
+//! — no request fails, new connections need the new password and reads move to the
+//! replicas (their `INFO commandstats`); then an invalid file is rejected: the old config keeps serving and
 //! `slotgate_config_reloads_total{result="error"}` rises. And a slotgate started with a
 //! wrong seed and no backend password finds the cluster once the file names a right seed,
 //! the password and a short refresh interval — all read live, no restart.
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use slotgate_tests::client::frame_text;
-use slotgate_tests::ops::{http, metric_sum};
+use slotgate_tests::ops::{command_calls, http, metric_sum};
 use slotgate_tests::proxy::Slotgate;
 use slotgate_tests::redis::{ClusterSpec, RedisCluster, ServerKind};
 use slotgate_tests::{eventually, free_port, Client};
@@ -19,7 +20,16 @@ use slotgate_tests::{eventually, free_port, Client};
 fn reload_under_load_then_reject_a_bad_file() {
     let cluster = RedisCluster::start(ClusterSpec::three_by_one(ServerKind::Redis));
     let admin = free_port();
-    let admin_section = format!("[admin]\nlisten = \"127.0.0.1:{admin}\"\n");
+    let admin_section =
+        format!("read_from = \"master\"\n[admin]\nlisten = \"127.0.0.1:{admin}\"\n");
+    let masters = cluster.master_ports();
+    let replicas: Vec<u16> = cluster
+        .nodes
+        .iter()
+        .map(|n| n.port)
+        .filter(|p| !masters.contains(p))
+        .collect();
+    let replica_gets = || -> u64 { replicas.iter().map(|&p| command_calls(p, "get")).sum() };
     let proxy = Slotgate::start(
         &[cluster.nodes[0].port],
         "password = \"old\"",
@@ -35,10 +45,15 @@ fn reload_under_load_then_reject_a_bad_file() {
             let mut client = Client::connect_auth(port, Some("old")).unwrap();
             let mut i = 0u64;
             while !stop.load(Ordering::Relaxed) {
-                let reply = client
-                    .cmd(&["SET", &format!("reload{}", i % 1000), "v"])
-                    .map(|f| frame_text(&f));
-                let counter = if matches!(reply.as_deref(), Ok("OK")) {
+                let key = format!("reload{}", i % 1000);
+                let (reply, ok) = if i % 2 == 0 {
+                    (client.cmd(&["SET", &key, "v"]), "OK")
+                } else {
+                    (client.cmd(&["GET", &key]), "v")
+                };
+                let reply = reply.map(|f| frame_text(&f));
+                let counter = if matches!(reply.as_deref(), Ok(text) if text == ok || text == "(nil)")
+                {
                     &done
                 } else {
                     &failed
@@ -56,8 +71,14 @@ fn reload_under_load_then_reject_a_bad_file() {
         }
     });
 
+    assert_eq!(
+        replica_gets(),
+        0,
+        "read_from = master sent reads to replicas"
+    );
     let changed = original
         .replace("password = \"old\"", "password = \"new\"")
+        .replace("read_from = \"master\"", "read_from = \"replica\"")
         .replace("[admin]", "request_timeout = \"3s\"\n[admin]");
     std::fs::write(&proxy.config, changed).unwrap();
     eventually(Duration::from_secs(10), || {
@@ -73,9 +94,13 @@ fn reload_under_load_then_reject_a_bad_file() {
     );
     let config = http(admin, "GET", "/config").unwrap().1;
     assert!(
-        config.contains("3s") && !config.contains("\"new\""),
+        config.contains("3s") && config.contains("replica") && !config.contains("\"new\""),
         "{config}"
     );
+    eventually(Duration::from_secs(30), || match replica_gets() {
+        0 => Err("no read reached a replica yet"),
+        _ => Ok(()),
+    });
 
     std::fs::write(&proxy.config, "[proxy]\nlisten = 12\nbogus = true\n").unwrap();
     let errors = || {
@@ -109,6 +134,14 @@ fn reload_under_load_then_reject_a_bad_file() {
             .child()
             .log()
             .contains("config reloaded: proxy.password: changed"),
+        "{}",
+        proxy.child().log()
+    );
+    assert!(
+        proxy
+            .child()
+            .log()
+            .contains("config reloaded: cluster.read_from: \"master\" → \"replica\""),
         "{}",
         proxy.child().log()
     );

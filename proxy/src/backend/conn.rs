@@ -21,7 +21,7 @@ use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-use super::link::open;
+use super::link::{open, LinkSettings};
 use super::{next_backoff, BackendError, Job, Proto, Reply, Upstream};
 use crate::metrics::{metrics, BackendMetrics};
 
@@ -32,11 +32,13 @@ type InFlight = Arc<Mutex<VecDeque<(Instant, Option<Job>)>>>;
 const BATCH: usize = 1024;
 const ASKING: &[u8] = b"*1\r\n$6\r\nASKING\r\n";
 
-/// The task: connect on demand, serve until the connection breaks, repeat.
+/// The task: connect on demand, serve until the connection breaks, repeat (`readonly`:
+/// send `READONLY` after each connect, for reads from a replica).
 pub(super) async fn run(
     addr: Arc<str>,
     proto: Proto,
     upstream: Upstream,
+    readonly: bool,
     mut rx: mpsc::UnboundedReceiver<Job>,
 ) {
     let stats = metrics().backend(&addr);
@@ -46,7 +48,11 @@ pub(super) async fn run(
         if jobs.is_empty() && rx.recv_many(&mut jobs, BATCH).await == 0 {
             return;
         }
-        match open(&addr, proto, &upstream.link()).await {
+        let link = LinkSettings {
+            readonly,
+            ..upstream.link()
+        };
+        match open(&addr, proto, &link).await {
             Ok(stream) => {
                 tracing::debug!(%addr, ?proto, "backend connected");
                 backoff = Duration::ZERO;

@@ -1,5 +1,5 @@
 //! Opening a backend connection: TCP connect, then the handshake (`AUTH`, or `HELLO 3` with
-//! credentials for RESP3 connections); and one-off queries on a fresh connection, which the
+//! credentials for RESP3 connections, then `READONLY` on replica connections); and one-off queries on a fresh connection, which the
 //! topology refresh uses for `CLUSTER SLOTS`.
 
 use std::time::Duration;
@@ -19,6 +19,8 @@ pub struct LinkSettings {
     pub user: Option<String>,
     pub password: Option<String>,
     pub connect_timeout: Duration,
+    /// Send `READONLY` after the handshake (connections that read from replicas).
+    pub readonly: bool,
 }
 
 impl LinkSettings {
@@ -28,6 +30,7 @@ impl LinkSettings {
             user: cluster.user.clone(),
             password: cluster.password.clone(),
             connect_timeout: cluster.connect_timeout,
+            readonly: false,
         }
     }
 }
@@ -37,8 +40,9 @@ pub async fn open(addr: &str, proto: Proto, settings: &LinkSettings) -> std::io:
     let attempt = async {
         let mut stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
-        if let Some(hello) = handshake(proto, settings) {
-            let reply = roundtrip(&mut stream, &hello).await?;
+        let readonly = settings.readonly.then(|| vec!["READONLY".to_owned()]);
+        for command in handshake(proto, settings).into_iter().chain(readonly) {
+            let reply = roundtrip(&mut stream, &command).await?;
             if let Frame::Error(text) = reply {
                 return Err(std::io::Error::other(format!(
                     "{addr}: handshake refused: {}",

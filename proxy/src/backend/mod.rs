@@ -16,11 +16,13 @@
 //! - `link`: connect + handshake (AUTH / HELLO 3) and one-off queries (CLUSTER SLOTS).
 //! - `conn`: the connection task: lazy connect, batched writes, FIFO reply matching,
 //!   reconnect with backoff.
+//! - `replica`: the pool's `READONLY` connections to replicas (for `cluster.read_from`).
 //! - this file: the message types, the [`Upstream`] every connection shares and the
 //!   [`Pool`] of shared connections per node.
 
 mod conn;
 mod link;
+mod replica;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -115,13 +117,20 @@ impl Backend {
     /// Starts a connection task to `addr`; it connects when its first job arrives and ends
     /// when every handle is dropped.
     pub fn spawn(addr: Arc<str>, proto: Proto, upstream: Upstream) -> Backend {
-        Backend::spawn_on(&Handle::current(), addr, proto, upstream)
+        Backend::spawn_on(&Handle::current(), addr, proto, upstream, false)
     }
 
-    /// Like [`Backend::spawn`], with the task on the given runtime.
-    pub fn spawn_on(runtime: &Handle, addr: Arc<str>, proto: Proto, upstream: Upstream) -> Backend {
+    /// Like [`Backend::spawn`], with the task on the given runtime (`readonly`: the
+    /// connection sends `READONLY` after connecting, to read from a replica).
+    pub fn spawn_on(
+        runtime: &Handle,
+        addr: Arc<str>,
+        proto: Proto,
+        upstream: Upstream,
+        readonly: bool,
+    ) -> Backend {
         let (jobs, rx) = mpsc::unbounded_channel();
-        runtime.spawn(conn::run(addr, proto, upstream, rx));
+        runtime.spawn(conn::run(addr, proto, upstream, readonly, rx));
         Backend { jobs }
     }
 
@@ -175,6 +184,8 @@ pub struct Pool {
     /// The runtime of each worker thread, where its connection tasks run.
     workers: Vec<Handle>,
     nodes: Mutex<HashMap<Arc<str>, NodeLinks>>,
+    /// `READONLY` connections to replicas, by address (see `replica`).
+    replicas: Mutex<HashMap<Arc<str>, NodeLinks>>,
 }
 
 impl Pool {
@@ -185,6 +196,7 @@ impl Pool {
             per_worker: per_worker.max(1),
             workers,
             nodes: Mutex::new(HashMap::new()),
+            replicas: Mutex::new(HashMap::new()),
         }
     }
 
@@ -194,10 +206,18 @@ impl Pool {
 
     /// The node's shared connections, created on first use.
     pub fn node(&self, addr: &str) -> NodeLinks {
-        let mut nodes = self
-            .nodes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.links(&self.nodes, addr, false)
+    }
+
+    /// The shared connections to `addr` kept in `map`, created on first use (`readonly`:
+    /// they send `READONLY` after connecting).
+    fn links(
+        &self,
+        map: &Mutex<HashMap<Arc<str>, NodeLinks>>,
+        addr: &str,
+        readonly: bool,
+    ) -> NodeLinks {
+        let mut nodes = map.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(links) = nodes.get(addr) {
             return links.clone();
         }
@@ -205,7 +225,10 @@ impl Pool {
         let make = |proto| {
             let on = |handle: &Handle| {
                 (0..self.per_worker)
-                    .map(|_| Backend::spawn_on(handle, addr.clone(), proto, self.upstream.clone()))
+                    .map(|_| {
+                        let upstream = self.upstream.clone();
+                        Backend::spawn_on(handle, addr.clone(), proto, upstream, readonly)
+                    })
                     .collect()
             };
             self.workers.iter().map(on).collect()

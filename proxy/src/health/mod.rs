@@ -198,6 +198,11 @@ impl HealthTable {
             .is_some_and(|s| s.state == State::Down)
     }
 
+    /// The state of `addr`, `None` while it is not tracked.
+    pub fn state(&self, addr: &str) -> Option<State> {
+        self.snapshot.load().get(addr).map(|s| s.state)
+    }
+
     /// Waits until a master went down or a node became master since the last wait.
     pub async fn topology_changed(&self) {
         self.topology_changed.notified().await;

@@ -1,7 +1,7 @@
 //! The active health checks: one task per backend node, each on its own dedicated connection
 //! (authenticated like the data connections), sending `PING` and `ROLE` pipelined every
-//! `health.interval`. A supervisor ([`run`]) keeps one task per node: every master the
-//! topology names, plus every replica those masters report in `ROLE`.
+//! `health.interval`. A supervisor ([`run`]) keeps one task per node: every master and
+//! replica the topology names, plus every replica the masters report in `ROLE`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,8 +23,8 @@ pub struct Inputs {
     pub config: Box<dyn Fn() -> HealthConfig + Send + Sync>,
     /// How to connect and authenticate.
     pub link: Box<dyn Fn() -> LinkSettings + Send + Sync>,
-    /// The masters the topology names now.
-    pub masters: Box<dyn Fn() -> Vec<String> + Send + Sync>,
+    /// The masters and replicas the topology names now.
+    pub nodes: Box<dyn Fn() -> Vec<String> + Send + Sync>,
 }
 
 /// Keeps one probe task per node until dropped (aborts them when its task is aborted).
@@ -50,15 +50,15 @@ pub async fn run(table: Arc<HealthTable>, inputs: Arc<Inputs>) {
     }
 }
 
-/// The masters, and the replicas they reported.
+/// The topology's nodes, and the replicas its masters reported.
 fn targets(table: &HealthTable, inputs: &Inputs) -> Vec<String> {
-    let masters = (inputs.masters)();
+    let nodes = (inputs.nodes)();
     let snapshot = table.snapshot();
-    let replicas = masters
+    let replicas = nodes
         .iter()
         .filter_map(|m| snapshot.get(m))
         .flat_map(|s| s.replicas.iter().cloned());
-    let mut all: Vec<String> = masters.iter().cloned().chain(replicas).collect();
+    let mut all: Vec<String> = nodes.iter().cloned().chain(replicas).collect();
     all.sort();
     all.dedup();
     all

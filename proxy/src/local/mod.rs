@@ -1,6 +1,6 @@
 //! `slotgate local`: the one-command local cluster. Starts 3 masters + 3 replicas as child
-//! processes (`slotgate-node` when it runs in cluster mode, else `redis-server`, and says
-//! which), forms the cluster itself (no `redis-cli` needed), waits for `cluster_state:ok`,
+//! processes (`slotgate node` — this very executable — when it runs in cluster mode, else
+//! `redis-server`, and says which), forms the cluster itself (no `redis-cli` needed), waits for `cluster_state:ok`,
 //! runs the proxy in-process with its admin endpoint, prints how to connect, and on SIGINT
 //! or SIGTERM stops the proxy and every node (by PID).
 //!
@@ -82,7 +82,7 @@ async fn start_cluster(args: &LocalArgs) -> anyhow::Result<Nodes> {
         .peekable();
     if candidates.peek().is_none() {
         anyhow::bail!(
-            "neither slotgate-node (next to this executable) nor redis-server (on PATH) was found"
+            "neither this executable (as `slotgate node`) nor redis-server (on PATH) can run a node"
         );
     }
     for program in candidates {
@@ -98,7 +98,7 @@ async fn start_cluster(args: &LocalArgs) -> anyhow::Result<Nodes> {
             continue;
         }
         if program.label == "redis-server" {
-            println!("slotgate local: running the nodes with redis-server (real Redis), not slotgate-node");
+            println!("slotgate local: running the nodes with redis-server (real Redis), not slotgate node");
         }
         if fresh || !form::already_formed(&nodes.addrs).await {
             let hint = || {
@@ -114,7 +114,7 @@ async fn start_cluster(args: &LocalArgs) -> anyhow::Result<Nodes> {
         form::wait_ok(&nodes.addrs, Duration::from_secs(60)).await?;
         return Ok(nodes);
     }
-    anyhow::bail!("no node program with cluster mode was found (install redis-server, or build slotgate-node)")
+    anyhow::bail!("no node program with cluster mode was found (`slotgate node` lacks it; install redis-server)")
 }
 
 /// Makes the data directories; returns whether the cluster must be formed anew, wiping

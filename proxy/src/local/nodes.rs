@@ -1,5 +1,5 @@
-//! The local cluster's node processes: which program runs them (`slotgate-node` next to the
-//! `slotgate` executable, else Debian's `redis-server`), starting them as children in their
+//! The local cluster's node processes: which program runs them (`slotgate node`, the running
+//! executable itself, else Debian's `redis-server`), starting them as children in their
 //! own process group (so Ctrl-C reaches only `slotgate`, which stops them in order), and
 //! stopping them by PID.
 
@@ -15,20 +15,19 @@ use crate::backend::{query, LinkSettings};
 #[derive(Debug, Clone)]
 pub struct NodeProgram {
     pub path: PathBuf,
+    /// Arguments before the node's own (`node` for `slotgate node`).
+    pub prefix: &'static [&'static str],
     /// How the output names it.
     pub label: &'static str,
 }
 
 impl NodeProgram {
-    /// `slotgate-node` beside the running executable, when it exists.
+    /// This executable, as `slotgate node`.
     pub fn ours() -> Option<NodeProgram> {
-        let path = std::env::current_exe()
-            .ok()?
-            .parent()?
-            .join("slotgate-node");
-        path.exists().then_some(NodeProgram {
-            path,
-            label: "slotgate-node",
+        Some(NodeProgram {
+            path: std::env::current_exe().ok()?,
+            prefix: &["node"],
+            label: "slotgate node",
         })
     }
 
@@ -40,6 +39,7 @@ impl NodeProgram {
             .find(|p| p.is_file())?;
         Some(NodeProgram {
             path,
+            prefix: &[],
             label: "redis-server",
         })
     }
@@ -95,6 +95,7 @@ impl Nodes {
             ("save", ""),
         ];
         let mut command = Command::new(&self.program.path);
+        command.args(self.program.prefix);
         for (key, value) in args {
             command.arg(format!("--{key}")).arg(value);
         }
@@ -144,6 +145,7 @@ pub fn settings() -> LinkSettings {
         user: None,
         password: None,
         connect_timeout: Duration::from_secs(1),
+        readonly: false,
     }
 }
 

@@ -1,11 +1,17 @@
 //! The router: one request → one [`Plan`], from the shared command table's routing class
 //! (`slotgate_protocol::command`) and the request's keys. Pure: it reads no sockets and no
 //! topology, so every rule is unit-tested.
+//!
+//! Layout: this file plans requests; `read` holds the read policy (`cluster.read_from`) that
+//! sends read-only commands to replicas.
+
+mod read;
 
 use bytes::Bytes;
 use slotgate_protocol::command::{Command, CrossSlot, Flags, Routing};
 use slotgate_protocol::{key_slot, Slot};
 
+pub use read::ReadFrom;
 pub use slotgate_protocol::command::{FanOut, Merge, Pin};
 
 use crate::error::ProxyError;
@@ -35,6 +41,9 @@ pub enum Plan {
 pub struct Routed {
     pub name: &'static str,
     pub plan: Plan,
+    /// The command only reads (the table's `readonly` flag): the read policy may send it to
+    /// a replica.
+    pub read: bool,
 }
 
 /// Routes one request.
@@ -45,10 +54,12 @@ pub fn plan(args: &[Bytes]) -> Routed {
             return Routed {
                 name: "",
                 plan: Plan::Fail(ProxyError::Command(err.to_string())),
+                read: false,
             }
         }
     };
     let name = command.name();
+    let read = command.spec.flags.contains(Flags::READONLY);
     let routing = command.routing();
     let slot = match slot_of(&command) {
         Ok(slot) => slot,
@@ -57,6 +68,7 @@ pub fn plan(args: &[Bytes]) -> Routed {
             return Routed {
                 name,
                 plan: Plan::Fail(ProxyError::CrossSlot),
+                read,
             }
         }
     };
@@ -73,7 +85,7 @@ pub fn plan(args: &[Bytes]) -> Routed {
         Routing::Pinned(pin) => Plan::Pinned(pin, slot),
         Routing::Unsupported => unsupported(name),
     };
-    Routed { name, plan }
+    Routed { name, plan, read }
 }
 
 /// The request's slot. Commands whose only key is the first argument (GET, SET, INCR, …
@@ -144,5 +156,18 @@ mod tests {
             route(&["NOPE"]),
             Plan::Fail(ProxyError::Command(_))
         ));
+    }
+
+    #[test]
+    fn reads_are_marked() {
+        let read = |args: &[&str]| {
+            let args: Vec<Bytes> = args.iter().map(|a| Bytes::from(a.to_string())).collect();
+            plan(&args).read
+        };
+        assert!(read(&["GET", "a"]));
+        assert!(read(&["MGET", "a", "b"]));
+        assert!(!read(&["SET", "a", "1"]));
+        assert!(!read(&["INCR", "a"]));
+        assert!(!read(&["NOPE"]));
     }
 }

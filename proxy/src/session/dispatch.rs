@@ -16,7 +16,7 @@ use crate::backend::{Backend, BackendError, Job, Reply, Tag};
 use crate::error::ProxyError;
 use crate::merge::{Merger, SCAN_STRIDE};
 use crate::redirect::classify;
-use crate::router::{self, FanOut, Merge, Pin, Plan};
+use crate::router::{self, FanOut, Merge, Pin, Plan, ReadFrom};
 
 /// Commands a client may send before authenticating.
 const BEFORE_AUTH: &[&str] = &["auth", "hello", "quit", "reset"];
@@ -44,10 +44,10 @@ impl Session {
                 if is_write(name) {
                     self.wrote(slot);
                 }
-                self.single(Route::Slot(slot), &args)
+                self.single(self.slot_route(slot, routed.read), &args)
             }
             Plan::AnyMaster => self.single(Route::Any, &args),
-            Plan::FanOut(kind) => self.fan_out(kind, &args),
+            Plan::FanOut(kind) => self.fan_out(kind, routed.read, &args),
             Plan::AllMasters(Merge::Scan) => self.scan(&args),
             Plan::AllMasters(merge) => self.all_masters(merger_for(merge), &args),
             Plan::Pinned(Pin::Transaction, slot) => self.transaction(name, slot, &args),
@@ -55,6 +55,15 @@ impl Session {
             Plan::Pinned(Pin::Subscribe, slot) => self.subscribe(&args, slot),
             Plan::Pinned(Pin::Wait, _) => self.wait(&args),
             Plan::Fail(err) => self.reply_err(err),
+        }
+    }
+
+    /// Where a request for `slot` goes: a read may go to a replica, per the read policy.
+    fn slot_route(&self, slot: Slot, read: bool) -> Route {
+        if read && self.config.cluster.read_from != ReadFrom::Master {
+            Route::Read(slot)
+        } else {
+            Route::Slot(slot)
         }
     }
 
@@ -116,6 +125,16 @@ impl Session {
         let masters = self.routes.masters();
         let node = match route {
             Route::Slot(slot) => self.routes.owner(*slot),
+            Route::Read(slot) => {
+                let replicas = self.routes.replicas(*slot);
+                let health = &self.proxy.health;
+                let states = replicas.iter().map(|r| health.state(&r.addr));
+                let policy = self.config.cluster.read_from;
+                match policy.pick(states, id).and_then(|i| replicas.get(i)) {
+                    Some(replica) => return Ok(replica.pick(proto, id).clone()),
+                    None => self.routes.owner(*slot),
+                }
+            }
             Route::Any => masters.get(id as usize % masters.len().max(1)),
             Route::Node(addr) => {
                 self.check_up(addr)?;
@@ -153,6 +172,13 @@ impl Session {
         let Some(part) = work.part_mut(tag.part) else {
             return;
         };
+        if let Route::Read(slot) = part.route {
+            if replica_failed(&reply.result) {
+                // Reads are safe to repeat: the shard's master answers instead.
+                part.route = Route::Slot(slot);
+                return self.send(tag);
+            }
+        }
         let bytes = match reply.result {
             Ok(bytes) => bytes,
             Err(BackendError::NotSent) if redirectable => {
@@ -246,7 +272,7 @@ impl Session {
             let addr = match &part.route {
                 Route::Slot(slot) => self.routes.owner(*slot).map(|node| &node.addr),
                 Route::Node(addr) | Route::Private(addr) => Some(addr),
-                Route::Any => None,
+                Route::Any | Route::Read(_) => None,
             };
             if let Some(addr) = addr {
                 self.proxy.health.report_failure(addr);
@@ -254,8 +280,9 @@ impl Session {
         }
     }
 
-    /// MGET, MSET, DEL, UNLINK, EXISTS, TOUCH across slots: one part per slot.
-    fn fan_out(&mut self, kind: FanOut, args: &[Bytes]) {
+    /// MGET, MSET, DEL, UNLINK, EXISTS, TOUCH across slots: one part per slot (`read`: the
+    /// parts may go to replicas).
+    fn fan_out(&mut self, kind: FanOut, read: bool, args: &[Bytes]) {
         let step = if kind == FanOut::Mset { 2 } else { 1 };
         let Some((name, rest)) = args.split_first() else {
             return;
@@ -281,7 +308,10 @@ impl Session {
         }
         let parts: Vec<Part> = groups
             .into_iter()
-            .map(|(slot, part_args)| Part::new(self.encode(&part_args), Route::Slot(slot)))
+            .map(|(slot, part_args)| {
+                let route = self.slot_route(slot, read);
+                Part::new(self.encode(&part_args), route)
+            })
             .collect();
         let merger = match kind {
             FanOut::Mget => Merger::Mget { order },
@@ -383,6 +413,15 @@ fn is_write(name: &str) -> bool {
     slotgate_protocol::command::table()
         .lookup(name.as_bytes())
         .is_some_and(|spec| spec.is_write())
+}
+
+/// Whether a read sent to a replica should be repeated on the master: the replica could
+/// not be reached, or it cannot serve reads now (loading, or stale with its master gone).
+fn replica_failed(result: &Result<Bytes, BackendError>) -> bool {
+    match result {
+        Ok(reply) => reply.starts_with(b"-LOADING") || reply.starts_with(b"-MASTERDOWN"),
+        Err(_) => true,
+    }
 }
 
 /// What a RESP2 client in subscribed mode may still send.

@@ -18,6 +18,9 @@ use crate::merge::Merger;
 pub enum Route {
     /// The master owning the slot, per the current routes.
     Slot(Slot),
+    /// A read: a replica of the slot's master when the read policy picks one, else the
+    /// master (`crate::router::ReadFrom`).
+    Read(Slot),
     /// Any master (keyless commands).
     Any,
     /// This node's shared connections (after MOVED, or one part per master).
@@ -128,7 +131,12 @@ pub enum Entry {
 #[derive(Debug)]
 struct Label {
     command: &'static str,
+    /// When it was read and dispatched.
     arrived: Instant,
+    /// When its reply was ready (its last part answered); `None` for replies the proxy made
+    /// at once. The slow-command log measures `arrived → ready`: the command's own
+    /// execution, not the wait behind earlier replies to the same client.
+    ready: Option<Instant>,
     /// Where its first part went (moved out of its work when it finished); `None` for
     /// replies the proxy made itself.
     route: Option<Route>,
@@ -159,6 +167,7 @@ impl ReplyQueue {
         self.next_label = Some(Label {
             command,
             arrived: Instant::now(),
+            ready: None,
             route: None,
         });
     }
@@ -194,12 +203,14 @@ impl ReplyQueue {
         if let Entry::Waiting(work) = std::mem::replace(entry, Entry::Done(reply)) {
             if let Some(Some(label)) = self.labels.get_mut(index) {
                 label.route = Some(work.first.route);
+                label.ready = Some(Instant::now());
             }
         }
     }
 
-    /// Moves every done entry at the front into `out`, recording each command's latency and
-    /// logging those slower than `slow` (their node as `routes` name it).
+    /// Moves every done entry at the front into `out`, recording each command's latency
+    /// (arrival → reply written) and logging those whose execution took longer than `slow`
+    /// (their node as `routes` name it).
     pub fn flush(&mut self, out: &mut BytesMut, slow: Duration, routes: &Routes) {
         let now = Instant::now();
         while let Some(Entry::Done(reply)) = self.entries.front() {
@@ -208,8 +219,11 @@ impl ReplyQueue {
                 let ok = !matches!(reply.first(), Some(b'-' | b'!'));
                 let took = now.saturating_duration_since(label.arrived);
                 crate::metrics::metrics().command_done(label.command, ok, took.as_secs_f64());
-                if took > slow {
-                    slow_command(&label, took, routes);
+                let ran = label
+                    .ready
+                    .map(|r| r.saturating_duration_since(label.arrived));
+                if let Some(ran) = ran.filter(|ran| *ran > slow) {
+                    slow_command(&label, ran, routes);
                 }
             }
             self.entries.pop_front();
@@ -239,7 +253,9 @@ impl ReplyQueue {
 #[cold]
 fn slow_command(label: &Label, took: Duration, routes: &Routes) {
     let node: &str = match &label.route {
-        Some(Route::Slot(slot)) => routes.owner(*slot).map_or("-", |node| &node.addr),
+        Some(Route::Slot(slot) | Route::Read(slot)) => {
+            routes.owner(*slot).map_or("-", |node| &node.addr)
+        }
         Some(Route::Node(addr) | Route::Private(addr)) => addr,
         Some(Route::Any) => "any master",
         None => "proxy",
