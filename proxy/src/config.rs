@@ -26,6 +26,9 @@ pub struct Config {
     /// The file this config was loaded from (watched for hot reload); not a TOML key.
     #[serde(skip)]
     pub source: Option<PathBuf>,
+    /// The text it was loaded from: what the reloader compares the file with.
+    #[serde(skip)]
+    pub source_text: String,
 }
 
 /// The client-facing side.
@@ -170,6 +173,7 @@ impl Config {
             Config::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         Ok(Config {
             source: Some(path.to_owned()),
+            source_text: text,
             ..config
         })
     }

@@ -39,10 +39,7 @@ pub async fn start(proxy: &Arc<Proxy>) -> anyhow::Result<Ops> {
     let config = proxy.config.load_full();
     Metrics::set_enabled(config.metrics.enabled);
     let health = proxy.health.clone();
-    let text = match &config.source {
-        Some(path) => std::fs::read_to_string(path)?,
-        None => String::new(),
-    };
+    let text = config.source_text.clone();
     let running = Arc::new(ArcSwap::from_pointee(redacted_json(
         &text
             .parse()
@@ -68,6 +65,7 @@ pub async fn start(proxy: &Arc<Proxy>) -> anyhow::Result<Ops> {
         let load = move |text: &str| {
             Config::parse(text).map(|c| Config {
                 source: Some(source.clone()),
+                source_text: text.to_owned(),
                 ..c
             })
         };

@@ -59,7 +59,10 @@ impl<C> Reloader<C> {
         load: impl Fn(&str) -> anyhow::Result<C> + Send + 'static,
         apply: impl Fn(C, String) + Send + 'static,
     ) -> Reloader<C> {
-        let stamp = (modified(&path), hash(running));
+        // No modification time yet: the first check reads the file and compares it with
+        // `running`, so a change made between loading the config and starting the reloader
+        // is not missed.
+        let stamp = (None, hash(running));
         let running = running
             .parse()
             .unwrap_or_else(|_| toml::Value::Table(Default::default()));
@@ -274,6 +277,7 @@ mod tests {
         let mut reloader = Reloader::new(path.clone(), OLD, load, move |n, _| {
             sink.lock().unwrap().push(n)
         });
+        assert_eq!(reloader.check(false), Outcome::Unchanged);
         assert_eq!(reloader.check(false), Outcome::Unchanged);
         std::fs::write(&path, "bad = 1\n").unwrap();
         assert!(

@@ -46,7 +46,7 @@ fn reload_under_load_then_reject_a_bad_file() {
             let mut i = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let key = format!("reload{}", i % 1000);
-                let (reply, ok) = if i % 2 == 0 {
+                let (reply, ok) = if i.is_multiple_of(2) {
                     (client.cmd(&["SET", &key, "v"]), "OK")
                 } else {
                     (client.cmd(&["GET", &key]), "v")
