@@ -245,6 +245,12 @@ impl RedisCluster {
             .collect()
     }
 
+    /// The ports of every node that is not in `masters` (the replicas, given the masters).
+    pub fn other_ports(&self, masters: &[u16]) -> Vec<u16> {
+        let ports = self.nodes.iter().map(|n| n.port);
+        ports.filter(|p| !masters.contains(p)).collect()
+    }
+
     /// The node listening on `port`.
     pub fn node_mut(&mut self, port: u16) -> &mut RedisServer {
         self.nodes

@@ -41,12 +41,7 @@ fn read_all(client: &mut Client) -> usize {
 fn reads_go_to_replicas_and_fall_back_to_the_master() {
     let mut cluster = RedisCluster::start(ClusterSpec::three_by_one(ServerKind::Redis));
     let masters = cluster.master_ports();
-    let replicas: Vec<u16> = cluster
-        .nodes
-        .iter()
-        .map(|n| n.port)
-        .filter(|p| !masters.contains(p))
-        .collect();
+    let replicas = cluster.other_ports(&masters);
     assert_eq!((masters.len(), replicas.len()), (3, 3));
     let proxy = Slotgate::start(
         &[masters[0]],

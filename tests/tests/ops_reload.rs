@@ -20,15 +20,13 @@ use slotgate_tests::{eventually, free_port, Client};
 fn reload_under_load_then_reject_a_bad_file() {
     let cluster = RedisCluster::start(ClusterSpec::three_by_one(ServerKind::Redis));
     let admin = free_port();
-    let admin_section =
-        format!("read_from = \"master\"\n[admin]\nlisten = \"127.0.0.1:{admin}\"\n");
+    // Redis lists replicas in CLUSTER SLOTS once their replication offset moved: refresh
+    // often, so the replicas are known by the time the policy changes.
+    let admin_section = format!(
+        "read_from = \"master\"\nrefresh_interval = \"1s\"\n[admin]\nlisten = \"127.0.0.1:{admin}\"\n"
+    );
     let masters = cluster.master_ports();
-    let replicas: Vec<u16> = cluster
-        .nodes
-        .iter()
-        .map(|n| n.port)
-        .filter(|p| !masters.contains(p))
-        .collect();
+    let replicas = cluster.other_ports(&masters);
     let replica_gets = || -> u64 { replicas.iter().map(|&p| command_calls(p, "get")).sum() };
     let proxy = Slotgate::start(
         &[cluster.nodes[0].port],
