@@ -5,11 +5,13 @@ second (a curl loop) vs slotgate with `[metrics] enabled = false`, both in front
 so only the ratio means anything). Goal: metrics on costs at most 3% of ops/s.
 
 Usage: benches/load/metrics_cost.py [--bin-dir target/release] [--rounds 4] [--requests N]
-Ports 35000-35199. Prints a Markdown table for benches/README.md. Stops every process it
+Ports from 35000-35999 that are free when it starts (the range is also the kernel's ephemeral
+range, so some may be taken by other connections). Prints a Markdown table for benches/README.md. Stops every process it
 started, by PID.
 """
 import argparse
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -20,6 +22,24 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compare  # noqa: E402  (the shared cluster / benchmark helpers)
 
 TESTS = "set,get"
+
+
+def free(port):
+    try:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+
+
+def free_run(start, n, bus=False):
+    """The first port from `start` up (within 35000-35999) with `n` free ports in a row (and
+    their cluster bus ports +10000 when `bus`)."""
+    for base in range(start, 36000 - n):
+        if all(free(base + i) and (not bus or free(base + i + 10000)) for i in range(n)):
+            return base
+    raise RuntimeError("no free ports in 35000-35999")
 
 
 def start_proxy(procs, args, name, port, admin, seeds, metrics):
@@ -51,18 +71,20 @@ def main():
     args = parser.parse_args()
     procs = compare.Procs()
     try:
-        ports, _ = compare.start_cluster(procs, 35000)
-        on = start_proxy(procs, args, "metrics-on", 35100, 35101, ports[:2], True)
-        off = start_proxy(procs, args, "metrics-off", 35110, 35111, ports[:2], False)
+        ports, _ = compare.start_cluster(procs, free_run(35000, 6, bus=True))
+        a = free_run(35100, 2)
+        on = start_proxy(procs, args, "metrics-on", a, a + 1, ports[:2], True)
+        b = free_run(a + 2, 2)
+        off = start_proxy(procs, args, "metrics-off", b, b + 1, ports[:2], False)
         time.sleep(1)
         stop, scrapes = threading.Event(), [0]
-        scraper = threading.Thread(target=scrape, args=(35101, stop, scrapes), daemon=True)
+        scraper = threading.Thread(target=scrape, args=(a + 1, stop, scrapes), daemon=True)
         scraper.start()
         results = {"on": [], "off": []}
         order = []
         for r in range(args.rounds):
             # A/B then B/A: each side goes first equally often.
-            pair = [("on", 35100, on), ("off", 35110, off)]
+            pair = [("on", a, on), ("off", b, off)]
             for name, port, child in pair if r % 2 == 0 else pair[::-1]:
                 ops, _, cpu = compare.benchmark(port, TESTS, 16, args.requests, cpu_pids=[child.pid])
                 results[name].append((ops, cpu))
