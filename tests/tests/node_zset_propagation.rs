@@ -31,6 +31,8 @@ const SCRIPT: &[&[&str]] = &[
     &["ZINTERSTORE", "none", "2", "z", "nosuch"],
     &["ZPOPMIN", "z", "0"],
     &["ZREM", "z", "nosuch"],
+    &["ZADD", "z", "XX", "1", "nosuch"],
+    &["ZINCRBY", "z", "0", "c"],
 ];
 
 /// What the AOF must hold afterwards (SELECT, MULTI and EXEC left out).

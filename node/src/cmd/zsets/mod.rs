@@ -123,6 +123,24 @@ struct AddFlags {
     incr: bool,
 }
 
+impl AddFlags {
+    /// The score one `score member` pair leaves the member with (`old` when present), or
+    /// `None` when the flags skip it — Redis's `zsetAdd`.
+    fn apply(&self, old: Option<f64>, score: f64) -> Result<Option<f64>, Frame> {
+        let Some(old) = old else {
+            return Ok((!self.xx).then_some(score));
+        };
+        if self.nx {
+            return Ok(None);
+        }
+        let new = if self.incr { old + score } else { score };
+        if new.is_nan() {
+            return Err(Frame::error("ERR resulting score is not a number (NaN)"));
+        }
+        Ok((!(self.gt && new <= old || self.lt && new >= old)).then_some(new))
+    }
+}
+
 fn zadd(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let mut f = AddFlags::default();
     let mut i = 2;
@@ -139,7 +157,20 @@ fn zadd(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         *flag = true;
         i += 1;
     }
-    let pairs = &args[i..];
+    add(ctx, &args[1], &f, &args[i..])
+}
+
+/// ZINCRBY key increment member: ZADD key INCR increment member, as in Redis.
+fn zincrby(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+    let incr = AddFlags {
+        incr: true,
+        ..AddFlags::default()
+    };
+    add(ctx, &args[1], &incr, &args[2..])
+}
+
+/// ZADD's work after its flags: `pairs` is `score member …`.
+fn add(ctx: &mut Ctx, key: &Bytes, f: &AddFlags, pairs: &[Bytes]) -> Reply {
     if pairs.is_empty() || !pairs.len().is_multiple_of(2) {
         return Err(err::syntax());
     }
@@ -158,62 +189,52 @@ fn zadd(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
             "ERR INCR option supports a single increment-element pair",
         ));
     }
-    let scores = pairs
+    let pairs: Vec<(f64, &Bytes)> = pairs
         .chunks(2)
-        .map(|p| float(&p[0]))
-        .collect::<Result<Vec<f64>, Frame>>()?;
-    if f.xx && zset(ctx, &args[1])?.is_none() {
+        .map(|p| Ok((float(&p[0])?, &p[1])))
+        .collect::<Result<_, Frame>>()?;
+    // Like Redis, a ZADD that changes nothing leaves the key untouched (WATCH included).
+    let mut changes = true;
+    if let Some(z) = zset(ctx, key)? {
+        changes = false;
+        for (score, member) in &pairs {
+            let old = z.score(member);
+            match f.apply(old, *score)? {
+                Some(new) if old != Some(new) => changes = true,
+                Some(new) if f.incr => return Ok(Frame::Double(new)),
+                _ => {}
+            }
+        }
+    } else if f.xx {
+        changes = false;
+    }
+    if !changes {
         return Ok(if f.incr { Frame::NullBulk } else { integer(0) });
     }
     let limits = limits(ctx);
-    let z = write_or_create(ctx, &args[1], new_zset, Value::as_zset_mut)?;
+    let z = write_or_create(ctx, key, new_zset, Value::as_zset_mut)?;
     let (mut added, mut updated, mut last) = (0, 0, None);
-    for (pair, score) in pairs.chunks(2).zip(scores) {
-        let old = z.score(&pair[1]);
-        if f.nx && old.is_some() || f.xx && old.is_none() {
+    for (score, member) in pairs {
+        let old = z.score(member);
+        let Some(new) = f.apply(old, score)? else {
             continue;
-        }
-        let new = match (f.incr, old) {
-            (true, Some(old)) => old + score,
-            _ => score,
         };
-        if new.is_nan() {
-            return Err(Frame::error("ERR resulting score is not a number (NaN)"));
-        }
-        if let Some(old) = old {
-            if f.gt && new <= old || f.lt && new >= old {
-                continue;
-            }
-            if new != old {
-                z.add(owned(&pair[1]), new, limits);
+        if old != Some(new) {
+            z.add(owned(member), new, limits);
+            if old.is_some() {
                 updated += 1;
+            } else {
+                added += 1;
             }
-        } else {
-            z.add(owned(&pair[1]), new, limits);
-            added += 1;
         }
         last = Some(new);
     }
     ctx.changed((added + updated) as u64);
-    ctx.signal_ready(&args[1]);
+    ctx.signal_ready(key);
     if f.incr {
         return Ok(last.map_or(Frame::NullBulk, Frame::Double));
     }
     Ok(integer(if f.ch { added + updated } else { added }))
-}
-
-fn zincrby(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    let by = float(&args[2])?;
-    let limits = limits(ctx);
-    let z = write_or_create(ctx, &args[1], new_zset, Value::as_zset_mut)?;
-    let new = z.score(&args[3]).unwrap_or(0.0) + by;
-    if new.is_nan() {
-        return Err(Frame::error("ERR resulting score is not a number (NaN)"));
-    }
-    z.add(owned(&args[3]), new, limits);
-    ctx.changed(1);
-    ctx.signal_ready(&args[1]);
-    Ok(Frame::Double(new))
 }
 
 fn zscore(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
