@@ -4,6 +4,7 @@
 //! and never turns back (only a freshly built result, as *STORE makes, starts small again).
 
 use std::collections::BTreeSet;
+use std::ops::Bound;
 
 use bytes::Bytes;
 
@@ -128,6 +129,26 @@ impl ZSet {
         self.order.iter().map(|(s, m)| (m, s.0))
     }
 
+    /// Members from the first with a score of at least `min`, ascending.
+    pub fn from_score(&self, min: f64) -> impl Iterator<Item = (&Bytes, f64)> {
+        self.order
+            .range((Score(min), Bytes::new())..)
+            .map(|(s, m)| (m, s.0))
+    }
+
+    /// Members from the last with a score of at most `max`, descending.
+    pub fn down_from_score(&self, max: f64) -> impl Iterator<Item = (&Bytes, f64)> {
+        let end = if max == f64::INFINITY {
+            Bound::Unbounded
+        } else {
+            Bound::Excluded((Score(max.next_up()), Bytes::new()))
+        };
+        self.order
+            .range((Bound::Unbounded, end))
+            .rev()
+            .map(|(s, m)| (m, s.0))
+    }
+
     /// 0-based rank in ascending order.
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
         let score = self.score(member)?;
@@ -169,6 +190,12 @@ mod tests {
         assert_eq!(z.rank(b"c"), Some(2));
         assert_eq!(z.remove(b"a"), Some(1.0));
         assert_eq!(z.len(), 2);
+        z.insert(Bytes::from_static(b"i"), f64::INFINITY);
+        let up: Vec<_> = z.from_score(1.0).map(|(m, _)| m.clone()).collect();
+        assert_eq!(up, vec!["b", "c", "i"]);
+        let down: Vec<_> = z.down_from_score(9.0).map(|(m, _)| m.clone()).collect();
+        assert_eq!(down, vec!["c", "b"]);
+        assert_eq!(z.down_from_score(f64::INFINITY).count(), 3);
     }
 
     #[test]

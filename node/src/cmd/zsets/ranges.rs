@@ -12,6 +12,9 @@ use crate::db::zset::ZSet;
 use crate::db::Value;
 use crate::reply::{err, int as integer};
 
+/// Members with their scores, in some order.
+type Members<'a> = Box<dyn Iterator<Item = (&'a Bytes, f64)> + 'a>;
+
 /// One end of a lex range.
 #[derive(Clone, PartialEq)]
 enum Lex {
@@ -148,25 +151,26 @@ impl Interval {
 
     /// The members in the interval, walked like Redis: from the first member past the
     /// near end while the far end holds (ascending, or descending when `rev`).
-    fn walk<'a>(
-        &'a self,
-        z: &'a ZSet,
-        rev: bool,
-    ) -> Box<dyn Iterator<Item = (&'a Bytes, f64)> + 'a> {
+    fn walk<'a>(&'a self, z: &'a ZSet, rev: bool) -> Members<'a> {
         if self.is_empty() {
             return Box::new(std::iter::empty());
         }
+        // Scores are ordered, so a score walk starts at its near end's score.
+        let (up, down): (Members<'a>, Members<'a>) = match self {
+            Interval::Score { min, max, .. } => (
+                Box::new(z.from_score(*min)),
+                Box::new(z.down_from_score(*max)),
+            ),
+            Interval::Lex { .. } => (Box::new(z.iter()), Box::new(z.iter().rev())),
+        };
         if rev {
             Box::new(
-                z.iter()
-                    .rev()
-                    .skip_while(|(m, s)| !self.below_max(m, *s))
+                down.skip_while(|(m, s)| !self.below_max(m, *s))
                     .take_while(|(m, s)| self.above_min(m, *s)),
             )
         } else {
             Box::new(
-                z.iter()
-                    .skip_while(|(m, s)| !self.above_min(m, *s))
+                up.skip_while(|(m, s)| !self.above_min(m, *s))
                     .take_while(|(m, s)| self.below_max(m, *s)),
             )
         }
