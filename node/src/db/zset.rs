@@ -131,9 +131,32 @@ impl ZSet {
 
     /// Members from the first with a score of at least `min`, ascending.
     pub fn from_score(&self, min: f64) -> impl Iterator<Item = (&Bytes, f64)> {
+        self.from_entry(min, b"")
+    }
+
+    /// Members from `(score, member)` (or the next one after it), ascending.
+    pub fn from_entry(&self, score: f64, member: &[u8]) -> impl Iterator<Item = (&Bytes, f64)> {
         self.order
-            .range((Score(min), Bytes::new())..)
+            .range((Score(score), Bytes::copy_from_slice(member))..)
             .map(|(s, m)| (m, s.0))
+    }
+
+    /// Members from `(score, member)` (or the one before it), descending.
+    pub fn down_from_entry(
+        &self,
+        score: f64,
+        member: &[u8],
+    ) -> impl Iterator<Item = (&Bytes, f64)> {
+        self.order
+            .range(..=(Score(score), Bytes::copy_from_slice(member)))
+            .rev()
+            .map(|(s, m)| (m, s.0))
+    }
+
+    /// The score all members share, if they do (member order is then lex order).
+    pub fn single_score(&self) -> Option<f64> {
+        let (first, last) = (self.order.first()?, self.order.last()?);
+        (first.0 == last.0).then_some(first.0 .0)
     }
 
     /// Members from the last with a score of at most `max`, descending.
@@ -196,6 +219,14 @@ mod tests {
         let down: Vec<_> = z.down_from_score(9.0).map(|(m, _)| m.clone()).collect();
         assert_eq!(down, vec!["c", "b"]);
         assert_eq!(z.down_from_score(f64::INFINITY).count(), 3);
+        assert_eq!(z.single_score(), None);
+        let mut lex = ZSet::default();
+        for m in ["a", "b", "c"] {
+            lex.insert(Bytes::from(m), 0.0);
+        }
+        assert_eq!(lex.single_score(), Some(0.0));
+        assert_eq!(lex.from_entry(0.0, b"b").count(), 2);
+        assert_eq!(lex.down_from_entry(0.0, b"bb").count(), 2);
     }
 
     #[test]

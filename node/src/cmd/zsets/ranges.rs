@@ -161,7 +161,19 @@ impl Interval {
                 Box::new(z.from_score(*min)),
                 Box::new(z.down_from_score(*max)),
             ),
-            Interval::Lex { .. } => (Box::new(z.iter()), Box::new(z.iter().rev())),
+            // So are members when they share one score (the usual lex-range set).
+            Interval::Lex { min, max } => {
+                let score = z.single_score();
+                let up: Members<'a> = match (score, min) {
+                    (Some(s), Lex::Member(m, _)) => Box::new(z.from_entry(s, m)),
+                    _ => Box::new(z.iter()),
+                };
+                let down: Members<'a> = match (score, max) {
+                    (Some(s), Lex::Member(m, _)) => Box::new(z.down_from_entry(s, m)),
+                    _ => Box::new(z.iter().rev()),
+                };
+                (up, down)
+            }
         };
         if rev {
             Box::new(
