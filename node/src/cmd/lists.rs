@@ -12,7 +12,7 @@ use super::args::{
 use super::flag::{DENYOOM, WRITE};
 use super::{spec, Ctx, Reply, Spec};
 use crate::blocking::Block;
-use crate::db::Value;
+use crate::db::{parse_i64, Value};
 use crate::reply::{bulk, err, int as integer};
 
 const W: u32 = WRITE | DENYOOM;
@@ -358,7 +358,7 @@ fn lmpop(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         None
     };
     let rest = &args[1 + usize::from(blocking)..];
-    let (keys, left, count) = parse_mpop(rest)?;
+    let (keys, left, count) = parse_mpop(rest, ["left", "right"])?;
     for key in keys {
         if let Some(values) = pop(ctx, key, left, count)? {
             let n = Bytes::from(values.len().to_string());
@@ -379,24 +379,29 @@ fn lmpop(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     }
 }
 
-/// `numkeys key… LEFT|RIGHT [COUNT n]` (shared with the sorted-set MPOPs via `where`).
-fn parse_mpop(rest: &[Bytes]) -> Result<(&[Bytes], bool, usize), Frame> {
+/// `numkeys key… END [COUNT n]`, END one of `ends` (LEFT/RIGHT here, MIN/MAX for the
+/// sorted-set MPOPs): the keys, whether END is `ends[0]`, and the count.
+pub fn parse_mpop<'a>(
+    rest: &'a [Bytes],
+    ends: [&str; 2],
+) -> Result<(&'a [Bytes], bool, usize), Frame> {
     let n = numkeys(&rest[0])?;
     if rest.len() < n + 2 {
         return Err(err::syntax());
     }
     let keys = &rest[1..=n];
-    let left = side(&rest[n + 1])?;
-    let count = match &rest[n + 2..] {
-        [] => 1,
-        [word, value] if is(word, "count") => {
-            let c = positive(value, "ERR count should be greater than 0")?;
-            if c == 0 {
-                return Err(Frame::error("ERR count should be greater than 0"));
-            }
-            c as usize
-        }
+    let first = match &rest[n + 1] {
+        end if is(end, ends[0]) => true,
+        end if is(end, ends[1]) => false,
         _ => return Err(err::syntax()),
     };
-    Ok((keys, left, count))
+    let count = match &rest[n + 2..] {
+        [] => 1,
+        [word, value] if is(word, "count") => parse_i64(value)
+            .filter(|c| *c > 0)
+            .ok_or_else(|| Frame::error("ERR count should be greater than 0"))?
+            as usize,
+        _ => return Err(err::syntax()),
+    };
+    Ok((keys, first, count))
 }

@@ -86,12 +86,14 @@ impl Value {
                 }
             }
             Value::ZSet(z) => {
-                if small(
-                    z.len(),
-                    z.longest_member(),
-                    "zset-max-listpack-entries",
-                    "zset-max-listpack-value",
-                ) {
+                if !z.is_skiplist()
+                    && small(
+                        z.len(),
+                        z.longest_member(),
+                        "zset-max-listpack-entries",
+                        "zset-max-listpack-value",
+                    )
+                {
                     "listpack"
                 } else {
                     "skiplist"
