@@ -186,7 +186,7 @@ fn hrandfield(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let Some(count) = count else {
         return Ok(bulk(pairs[rand::random::<usize>() % pairs.len()].0));
     };
-    let picked = super::sets::sample(pairs.len(), count);
+    let picked = super::sets::sample(pairs.len(), count)?;
     let mut out = Vec::new();
     for i in picked {
         out.push(bulk(pairs[i].0));

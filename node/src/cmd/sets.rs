@@ -40,19 +40,27 @@ fn set<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a Set<Bytes>>, Frame
     read(ctx, key, Value::as_set)
 }
 
+/// The most repeats a negative count may ask for. Redis streams such a reply and would
+/// exhaust its memory on a huge count; the node refuses instead of building it.
+const MAX_REPEATED_PICKS: u64 = 1 << 24;
+
 /// Indices to pick for a random-sample reply: distinct when `count >= 0`, with repeats
 /// when negative (Redis's SRANDMEMBER / HRANDFIELD / ZRANDMEMBER rule).
-pub fn sample(len: usize, count: i64) -> Vec<usize> {
+pub fn sample(len: usize, count: i64) -> Result<Vec<usize>, Frame> {
     if count >= 0 {
         let mut all: Vec<usize> = (0..len).collect();
         all.shuffle(&mut rand::thread_rng());
         all.truncate(count as usize);
-        all
-    } else {
-        (0..count.unsigned_abs())
-            .map(|_| rand::random::<usize>() % len.max(1))
-            .collect()
+        return Ok(all);
     }
+    if count.unsigned_abs() > MAX_REPEATED_PICKS {
+        return Err(Frame::error(format!(
+            "ERR value is out of range, a negative count may ask for at most {MAX_REPEATED_PICKS} elements"
+        )));
+    }
+    Ok((0..count.unsigned_abs())
+        .map(|_| rand::random::<usize>() % len.max(1))
+        .collect())
 }
 
 /// Members in the order Redis lists them: an intset (all integers, up to
@@ -142,7 +150,7 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         });
     };
     let members: Vec<Bytes> = s.iter().cloned().collect();
-    let picked: Vec<Bytes> = sample(members.len(), count.unwrap_or(1))
+    let picked: Vec<Bytes> = sample(members.len(), count.unwrap_or(1))?
         .into_iter()
         .map(|i| members[i].clone())
         .collect();
@@ -181,7 +189,7 @@ fn srandmember(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     Ok(match count {
         None => bulk(members[rand::random::<usize>() % members.len()]),
         Some(n) => Frame::Array(
-            sample(members.len(), n)
+            sample(members.len(), n)?
                 .into_iter()
                 .map(|i| bulk(members[i]))
                 .collect(),

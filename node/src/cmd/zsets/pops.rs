@@ -138,7 +138,7 @@ pub fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let picks = if count >= all.len() as i64 {
         (0..all.len()).collect()
     } else {
-        sample(all.len(), count)
+        sample(all.len(), count)?
     };
     let items = picks
         .into_iter()
