@@ -83,6 +83,9 @@ pub struct Client {
     pub loading: bool,
     /// ASKING / READONLY (cluster mode).
     pub cluster: crate::cluster::ClientFlags,
+    /// MONITOR lines of this (monitoring) client's own commands, written right after each
+    /// one's reply rather than through the mailbox, so they keep Redis's order.
+    pub own_feed: Vec<Frame>,
 }
 
 impl Client {
@@ -111,6 +114,7 @@ impl Client {
             skip_next_reply: false,
             loading: false,
             cluster: Default::default(),
+            own_feed: Vec::new(),
         }
     }
 

@@ -73,6 +73,16 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr)
                     Ok(_) => {}
                 }
                 last_active = Instant::now();
+                // Pushes queued before these requests arrived go out before their replies
+                // (a MONITOR client sees the lines of earlier commands first, as in Redis).
+                let flushed = match rx.try_recv() {
+                    Ok(Out::Frame(frame)) => push(&mut client, &mut rx, frame, &mut stream).await,
+                    Ok(Out::Kill) => false,
+                    Err(_) => true,
+                };
+                if !flushed {
+                    break;
+                }
                 if !conn.run(&mut client, &mut inbuf, &mut out, &mut stream).await {
                     break;
                 }
@@ -296,6 +306,9 @@ impl Conn {
             }
             if client.replies(skipped) {
                 reply::encode(&reply, client.resp, out);
+            }
+            for line in client.own_feed.drain(..) {
+                reply::encode(&line, client.resp, out);
             }
             if client.close || state.shutdown {
                 break;

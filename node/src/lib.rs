@@ -34,6 +34,7 @@ pub mod db;
 pub mod glob;
 pub mod info;
 pub mod memory;
+pub mod monitor;
 pub mod pubsub;
 pub mod rdb;
 pub mod replication;

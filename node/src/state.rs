@@ -52,6 +52,7 @@ pub struct State {
     pub aof: Option<Aof>,
     pub stats: Stats,
     pub clients: Map<u64, ClientMeta>,
+    pub monitors: crate::monitor::Monitors,
     /// Writes since the last save (Redis's `server.dirty`).
     pub dirty: u64,
     pub last_save: i64,
@@ -81,6 +82,7 @@ impl State {
             aof: None,
             stats: Stats::default(),
             clients: Map::default(),
+            monitors: Default::default(),
             dirty: 0,
             last_save: now_ms() / 1000,
             rdb: crate::rdb::Rdb::default(),

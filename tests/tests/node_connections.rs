@@ -1,6 +1,7 @@
 //! slotgate-node connection management end to end, side by side with redis-server: the
 //! `timeout` directive closes idle clients but spares subscribers and blocked clients, and
-//! follows CONFIG SET; a request outgrowing `client-query-buffer-limit` closes its client.
+//! follows CONFIG SET; a request outgrowing `client-query-buffer-limit` closes its client;
+//! a MONITOR client sees every other client's commands in Redis's exact format.
 
 use std::time::Duration;
 
@@ -90,4 +91,112 @@ fn query_buffer_outcomes(kind: ServerKind) -> Vec<String> {
 fn query_buffer_limit_closes_the_client_like_redis() {
     let ours = side_by_side(query_buffer_outcomes);
     assert_eq!(ours[2], "closed");
+}
+
+/// A MONITOR client's stream with the timestamp checked (within a minute of now) and
+/// dropped, and client ports replaced by `PORT`; other replies as `{:?}`.
+fn monitor_text(frame: Frame) -> String {
+    let Frame::Simple(line) = &frame else {
+        return format!("{frame:?}");
+    };
+    let line = String::from_utf8_lossy(line);
+    let Some((stamp, rest)) = line.split_once(' ').filter(|(_, r)| r.starts_with('[')) else {
+        return line.into_owned();
+    };
+    let (secs, micros) = stamp.split_once('.').expect("sec.usec timestamp");
+    assert_eq!(micros.len(), 6, "{line}");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(now.abs_diff(secs.parse().unwrap()) < 60, "{line}");
+    let (head, tail) = rest.split_once("127.0.0.1:").expect("client address");
+    let port_end = tail.find(']').expect("closing bracket");
+    format!("{head}127.0.0.1:PORT{}", &tail[port_end..])
+}
+
+/// One client MONITORs while others run data, auth, transaction, admin, refused and
+/// blocking commands; then the monitor itself tries commands and RESETs.
+fn monitor_outcomes(kind: ServerKind) -> Vec<String> {
+    let server = RedisServer::start(kind, free_port(), &[]);
+    let mut monitor = server.client();
+    let mut seen = vec![format!("{:?}", monitor.cmd(&["MONITOR"]))];
+    let mut blocked = server.client();
+    blocked.send(&["BLPOP", "bl", "0"]).unwrap();
+    seen.push(monitor_text(monitor.read_reply().unwrap()));
+    let mut client = server.client();
+    let binary: &[u8] = b"\x01\xff\x07\x08\r\n\t\"\\ \xc3\xa9~";
+    client.cmd(&[&b"SET"[..], b"x", binary]).unwrap();
+    let commands: &[&[&str]] = &[
+        &["AUTH", "secret"],
+        &["auth", "user", "secret"],
+        &["HELLO", "2", "AUTH", "default", "secret", "SETNAME", "me"],
+        &["HELLO", "2", "SETNAME", "auth"],
+        &["SELECT", "2"],
+        &["MULTI"],
+        &["SET", "a", "1"],
+        &["INCR", "a"],
+        &["EXEC"],
+        &["MULTI"],
+        &["NOSUCH"],
+        &["EXEC"],
+        &["MULTI"],
+        &["MONITOR"],
+        &["EXEC"],
+        &["GET"],
+        &["CONFIG", "GET", "port"],
+        &["CLIENT", "SETNAME", "n"],
+        &["CLIENT", "KILL", "ID", "999999"],
+        &["SELECT", "0"],
+        &["RPUSH", "bl", "v"],
+    ];
+    for args in commands {
+        let reply = client.cmd(args).unwrap();
+        // HELLO's client id and CONFIG's port differ between the two servers.
+        let reply = match args[0] {
+            "HELLO" | "CONFIG" => format!("array: {}", matches!(reply, Frame::Array(_))),
+            _ => format!("{reply:?}"),
+        };
+        seen.push(format!("{args:?} {reply}"));
+    }
+    let list = client.text(&["CLIENT", "LIST"]).unwrap();
+    let flags = list
+        .lines()
+        .filter(|l| l.contains("cmd=monitor"))
+        .flat_map(|l| l.split(' ').filter(|f| f.starts_with("flags=")))
+        .collect::<Vec<_>>();
+    seen.push(format!("monitor in CLIENT LIST: {flags:?}"));
+    seen.push(format!("{:?}", blocked.read_reply()));
+    server.client().cmd(&["QUIT"]).unwrap();
+    for args in [&["PING"][..], &["GET", "a"], &["MONITOR"], &["RESET"]] {
+        monitor.send(args).unwrap();
+    }
+    loop {
+        let frame = monitor.read_reply().unwrap();
+        let done = frame == Frame::Simple("RESET".into());
+        seen.push(monitor_text(frame));
+        if done {
+            break;
+        }
+    }
+    client.cmd(&["SET", "after", "reset"]).unwrap();
+    seen.push(format!("{:?}", monitor.cmd(&["PING"])));
+    seen
+}
+
+#[test]
+fn monitor_streams_commands_like_redis() {
+    let ours = side_by_side(monitor_outcomes);
+    let shown = |line: &str| ours.iter().any(|l| l == line);
+    assert!(shown(
+        r#"[0 127.0.0.1:PORT] "SET" "x" "\x01\xff\a\b\r\n\t\"\\ \xc3\xa9~""#
+    ));
+    assert!(shown(
+        r#"[0 127.0.0.1:PORT] "auth" "(redacted)" "(redacted)""#
+    ));
+    assert!(shown("monitor in CLIENT LIST: [\"flags=O\"]"));
+    assert!(!ours
+        .iter()
+        .any(|l| l.contains("secret") && l.contains(":PORT]")));
+    assert!(!ours.iter().any(|l| l.contains("\"after\"")));
 }

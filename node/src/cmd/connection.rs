@@ -153,6 +153,7 @@ fn quit(ctx: &mut Ctx, _: &[Bytes]) -> Reply {
 fn reset(ctx: &mut Ctx, _: &[Bytes]) -> Reply {
     super::tx::discard_state(ctx);
     super::pubsub::unsubscribe_all(ctx.state, ctx.client);
+    ctx.state.monitors.remove(ctx.client.id);
     ctx.client.db = 0;
     ctx.client.resp = 2;
     ctx.client.name = None;
@@ -286,9 +287,10 @@ fn client_line(ctx: &Ctx, id: u64, sub: &str) -> String {
         meta.last_command.to_owned()
     };
     format!(
-        "id={id} addr={} laddr={} fd=8 name={name} age={age} idle=0 flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
+        "id={id} addr={} laddr={} fd=8 name={name} age={age} idle=0 flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
         meta.addr,
         meta.laddr,
+        if ctx.state.monitors.contains(id) { "O" } else { "N" },
         meta.db,
         cmd,
         if id == ctx.client.id { ctx.client.resp } else { 2 }

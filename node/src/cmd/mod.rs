@@ -28,10 +28,12 @@ mod strings;
 mod tx;
 mod zsets;
 
+pub use pubsub::output_limit;
+
 use std::sync::OnceLock;
 
 use bytes::Bytes;
-use slotgate_protocol::command::{Command, CommandError};
+use slotgate_protocol::command::{Command, CommandError, Flags};
 use slotgate_protocol::Frame;
 
 use crate::blocking::Block;
@@ -104,6 +106,7 @@ const FAMILIES: &[&[Spec]] = &[
     pubsub::COMMANDS,
     tx::COMMANDS,
     crate::replication::COMMANDS,
+    crate::monitor::COMMANDS,
 ];
 
 fn table() -> &'static Map<&'static [u8], &'static Spec> {
@@ -128,9 +131,11 @@ pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
 
 /// Redis's checks before anything else: the command exists (in Redis 7.0's table, and here)
 /// and the arity is right, with Redis's texts (`'client|setname'` for a subcommand).
-fn resolve(args: &[Bytes]) -> Result<&'static Spec, Frame> {
-    Command::parse(args).map_err(|e| e.to_frame())?;
-    lookup(&args[0]).ok_or_else(|| CommandError::unknown_command(args).to_frame())
+/// Also Redis's flags for the (sub)command.
+fn resolve(args: &[Bytes]) -> Result<(&'static Spec, Flags), Frame> {
+    let flags = Command::parse(args).map_err(|e| e.to_frame())?.spec.flags;
+    let spec = lookup(&args[0]).ok_or_else(|| CommandError::unknown_command(args).to_frame())?;
+    Ok((spec, flags))
 }
 
 /// What a handler sees: the state (locked), its client, the time, and where it reports
@@ -188,8 +193,8 @@ impl<'a> Ctx<'a> {
 /// Runs one request for `client` with the state locked. A blocking command that must wait
 /// leaves its [`Block`] in `ctx.block`.
 pub fn execute(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
-    let spec = match resolve(args) {
-        Ok(spec) => spec,
+    let (spec, flags) = match resolve(args) {
+        Ok(found) => found,
         Err(refusal) if ctx.client.multi.is_some() && args[0].eq_ignore_ascii_case(b"exec") => {
             return tx::abort(ctx, &refusal)
         }
@@ -203,6 +208,9 @@ pub fn execute(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
             "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
             spec.name
         ));
+    }
+    if let Some(refusal) = crate::monitor::refusal(ctx.state, ctx.client, flags) {
+        return reject(ctx, refusal);
     }
     if let Some(redirect) = crate::cluster::redirect::check(ctx.state, ctx.client, args) {
         return reject(ctx, redirect);
@@ -231,7 +239,9 @@ pub fn execute(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
             Frame::error("OOM command not allowed when used memory > 'maxmemory'."),
         );
     }
-    call(ctx, spec, args)
+    let reply = call(ctx, spec, args);
+    crate::monitor::feed(ctx.state, ctx.client, flags, args);
+    reply
 }
 
 /// Runs the handler and propagates what it changed.
@@ -280,6 +290,7 @@ pub(crate) fn arity_ok(arity: i32, n: usize) -> bool {
 pub fn forget_client(state: &mut State, client: &mut Client) {
     pubsub::unsubscribe_all(state, client);
     tx::unwatch_all(state, client);
+    state.monitors.remove(client.id);
 }
 
 /// Runs `args` for a connection-less client (AOF replay).
@@ -302,7 +313,7 @@ mod tests {
 
     #[test]
     fn refusals_use_redis_texts() {
-        let text = |parts: &[&str]| resolve(&args(parts)).map(|s| s.name);
+        let text = |parts: &[&str]| resolve(&args(parts)).map(|(s, _)| s.name);
         assert_eq!(
             text(&["foo", "a", "b"]),
             Err(Frame::error(

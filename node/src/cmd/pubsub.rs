@@ -112,8 +112,8 @@ pub fn unsubscribe_all(state: &mut State, client: &mut Client) {
     }
 }
 
-/// The `pubsub` hard limit from `client-output-buffer-limit`.
-fn pubsub_limit(state: &State) -> usize {
+/// The hard limit of `class` (`pubsub`, `slave`) from `client-output-buffer-limit`.
+pub fn output_limit(state: &State, class: &str) -> usize {
     let limits: Vec<&str> = state
         .config
         .get("client-output-buffer-limit")
@@ -121,7 +121,7 @@ fn pubsub_limit(state: &State) -> usize {
         .collect();
     limits
         .chunks(4)
-        .find(|c| c[0] == "pubsub")
+        .find(|c| c[0] == class)
         .and_then(|c| crate::config::parse_memory(c.get(1)?))
         .unwrap_or(0) as usize
 }
@@ -132,7 +132,7 @@ fn publish(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     } else {
         Kind::Channel
     };
-    let limit = pubsub_limit(ctx.state);
+    let limit = output_limit(ctx.state, "pubsub");
     crate::cluster::publish(ctx.state, kind == Kind::Shard, &args[1], &args[2]);
     Ok(integer(
         ctx.state.pubsub.publish(kind, &args[1], &args[2], limit),
