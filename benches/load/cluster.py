@@ -16,7 +16,8 @@ about the same machine load. The measurements:
 
 Usage: benches/load/cluster.py [--bin-dir target/release] [--keys 100000] [--slots 4000]
 Prints Markdown tables for benches/README.md. Stops every process it started, by PID.
-Ports 34100–34105 (redis-server) and 34120–34125 (slotgate-node), the cluster engineer's range.
+Ports 34100–34105 (redis-server) and 34120–34125 (slotgate-node), the cluster engineer's range,
+bus ports (`cluster-port`) 50 above; `--base` moves them all.
 """
 import argparse
 import os
@@ -29,7 +30,8 @@ from redis.cluster import RedisCluster
 
 from compare import Procs, benchmark, cli, fmt_ops, ratio, start_cluster, table
 
-REDIS_PORT, OURS_PORT = 34100, 34120
+
+BUS_OFFSET = 50
 
 
 def masters(port):
@@ -83,14 +85,16 @@ def main():
     parser.add_argument("--bin-dir", default="target/release")
     parser.add_argument("--keys", type=int, default=100000)
     parser.add_argument("--slots", type=int, default=4000)
+    parser.add_argument("--base", type=int, default=34100, help="redis-server's first port; slotgate-node's is 20 above")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     load_before = os.getloadavg()
     procs = Procs()
     try:
-        redis_ports, redis_children = start_cluster(procs, REDIS_PORT)
-        ours_ports, ours_children = start_cluster(procs, OURS_PORT, os.path.join(args.bin_dir, "slotgate-node"))
-        pids = {REDIS_PORT: [c.pid for c in redis_children], OURS_PORT: [c.pid for c in ours_children]}
+        redis_ports, redis_children = start_cluster(procs, args.base, bus_offset=BUS_OFFSET)
+        ours_ports, ours_children = start_cluster(procs, args.base + 20, os.path.join(args.bin_dir, "slotgate-node"),
+                                                  BUS_OFFSET)
+        pids = {redis_ports[0]: [c.pid for c in redis_children], ours_ports[0]: [c.pid for c in ours_children]}
         result = measure(args, redis_ports[0], ours_ports[0], pids)
     finally:
         procs.stop_all()
