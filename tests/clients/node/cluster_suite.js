@@ -4,7 +4,7 @@
 // MULTI/EXEC on `{user:1}` keys, scanStream over every master, reads from replicas
 // (`scaleReads: "slave"`: READONLY), and MOVED.
 //
-// Usage: node cluster_suite.js SEED_PORT
+// Usage: node cluster_suite.js SEED_PORT PASSWORD
 //
 // Prints one line per check; exits 1 on failure. Run by tests/tests/clients_cluster.rs.
 "use strict";
@@ -13,6 +13,7 @@ const assert = require("node:assert/strict");
 const Redis = require("ioredis");
 
 const port = Number(process.argv[2]);
+const redisOptions = { password: process.argv[3] };
 const failed = [];
 async function check(name, fn) {
   try {
@@ -25,7 +26,7 @@ async function check(name, fn) {
 }
 
 async function main() {
-  const cluster = new Redis.Cluster([{ host: "127.0.0.1", port }]);
+  const cluster = new Redis.Cluster([{ host: "127.0.0.1", port }], { redisOptions });
   await check("SET/GET of 200 keys across all slots", async () => {
     for (let i = 0; i < 200; i++) assert.equal(await cluster.set(`jsc:${i}`, i), "OK");
     for (let i = 0; i < 200; i++) assert.equal(await cluster.get(`jsc:${i}`), String(i));
@@ -70,7 +71,7 @@ async function main() {
     assert.equal(found.size, 10000);
   });
   await check("reads from replicas (scaleReads: slave)", async () => {
-    const replicas = new Redis.Cluster([{ host: "127.0.0.1", port }], { scaleReads: "slave" });
+    const replicas = new Redis.Cluster([{ host: "127.0.0.1", port }], { redisOptions, scaleReads: "slave" });
     await cluster.set("jsc:replica-read", "r");
     const owner = cluster.slots[require("cluster-key-slot")("jsc:replica-read")][0];
     const master = cluster.nodes("master").find((n) => `${n.options.host}:${n.options.port}` === owner);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """redis-py's cluster-aware `RedisCluster` against a cluster: keys on every master, MOVED.
 
-Usage: cluster_suite.py SEED_PORT
+Usage: cluster_suite.py SEED_PORT PASSWORD
 
 For protocol 2 and 3: SET/GET of 10,000 keys spread over all slots and 10,000 keys under
 one hash tag (pipelined), MSET/MGET split by redis-py, a same-tag MGET, MULTI/EXEC on
@@ -19,9 +19,11 @@ from redis.cluster import RedisCluster
 
 from common import Checks
 
+PASSWORD = sys.argv[2]
+
 
 def suite(checks, port, protocol):
-    rc = RedisCluster(host="127.0.0.1", port=port, protocol=protocol, decode_responses=True)
+    rc = RedisCluster(host="127.0.0.1", port=port, password=PASSWORD, protocol=protocol, decode_responses=True)
     check = checks.prefixed(f"resp{protocol}")
     p = f"pyc{protocol}"
 
@@ -51,7 +53,7 @@ def suite(checks, port, protocol):
         assert rc.mset({tagged[0]: "ann", tagged[2]: "yes"}) is True
         assert rc.mget(tagged) == ["ann", None, "yes"]
         node = rc.get_node_from_key(tagged[0])
-        conn = redis.Redis(port=node.port, protocol=protocol, decode_responses=True)
+        conn = redis.Redis(port=node.port, password=PASSWORD, protocol=protocol, decode_responses=True)
         tx = conn.pipeline(transaction=True)
         tx.set(tagged[0], "bob").incr(tagged[1]).incr(tagged[1]).mget(tagged)
         assert tx.execute() == [True, 1, 2, ["bob", "2", "yes"]]
@@ -61,12 +63,12 @@ def suite(checks, port, protocol):
         key = f"{p}:replica-read"
         rc.set(key, "r")
         owner = rc.get_node_from_key(key)
-        assert redis.Redis(port=owner.port).wait(1, 2000) == 1
+        assert redis.Redis(port=owner.port, password=PASSWORD).wait(1, 2000) == 1
         # CLUSTER SLOTS lists a replica once it has replicated something: wait for it.
         deadline = time.monotonic() + 20
         while True:
             replicas = RedisCluster(
-                host="127.0.0.1", port=port, protocol=protocol, decode_responses=True,
+                host="127.0.0.1", port=port, password=PASSWORD, protocol=protocol, decode_responses=True,
                 read_from_replicas=True,
             )
             nodes = replicas.nodes_manager.slots_cache[rc.keyslot(key)]
@@ -75,7 +77,7 @@ def suite(checks, port, protocol):
             replicas.close()
             time.sleep(0.2)
         replica = nodes[1]
-        plain = redis.Redis(port=replica.port, protocol=protocol, decode_responses=True)
+        plain = redis.Redis(port=replica.port, password=PASSWORD, protocol=protocol, decode_responses=True)
         assert plain.execute_command("READONLY") in (True, "OK")
         assert plain.get(key) == "r"
         plain.execute_command("READWRITE")
@@ -106,7 +108,7 @@ def suite(checks, port, protocol):
         key = f"{p}:moved"
         owner = rc.get_node_from_key(key)
         other = next(n for n in rc.get_primaries() if n.port != owner.port)
-        plain = redis.Redis(port=other.port, protocol=protocol)
+        plain = redis.Redis(port=other.port, password=PASSWORD, protocol=protocol)
         try:
             plain.get(key)
         except redis.exceptions.MovedError as e:
