@@ -72,10 +72,12 @@ def start_redis(procs, port, extra=(), binary="redis-server"):
     return child
 
 
-def start_cluster(procs, base):
+def start_cluster(procs, base, binary="redis-server", bus_offset=10000):
     ports = [base + i for i in range(6)]
     children = [start_redis(procs, p, ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                                       "--cluster-node-timeout", "5000", "--appendonly", "no"]) for p in ports]
+                                       "--cluster-node-timeout", "5000", "--appendonly", "no",
+                                       "--cluster-port", str(p + bus_offset)], binary)
+                for p in ports]
     subprocess.run(["redis-cli", "--cluster", "create", *[f"127.0.0.1:{p}" for p in ports],
                     "--cluster-replicas", "1", "--cluster-yes"], capture_output=True, check=True, timeout=120)
     deadline = time.time() + 60

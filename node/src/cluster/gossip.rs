@@ -4,7 +4,7 @@
 //! MFSTART). A packet whose sender we do not know is dropped and
 //! counted, except MEET (which introduces a node) and PING (answered with PONG).
 
-use slotgate_protocol::topology::NodeId;
+use slotgate_protocol::topology::{NodeFlags, NodeId};
 
 use super::bus::message::{Body, Gossip, Header, Kind, Message};
 use super::bus::send;
@@ -36,11 +36,7 @@ pub fn link_up(state: &mut State, link_id: u64) {
     let Some(cluster) = state.cluster.as_deref_mut() else {
         return;
     };
-    let Some(node) = cluster
-        .nodes
-        .values_mut()
-        .find(|n| n.link.as_ref().is_some_and(|l| l.id == link_id))
-    else {
+    let Some(node) = cluster.node_by_link(link_id) else {
         return;
     };
     if let Some(link) = node.link.as_mut() {
@@ -196,12 +192,17 @@ fn meet_from(cluster: &mut Cluster, header: &Header, peer_ip: &str, now: i64) {
     } else {
         &header.ip
     };
-    let mut flags = slotgate_protocol::topology::NodeFlags {
+    let flags = NodeFlags {
         handshake: true,
-        ..Default::default()
+        master: header.flags.master,
+        ..NodeFlags::default()
     };
-    flags.master = header.flags.master;
     let node = Node::new(NodeId::random(), ip, header.port, header.cport, flags, now);
+    learn(cluster, node);
+}
+
+/// A node learned from the bus (a MEET's sender, a gossip entry) joins the table.
+fn learn(cluster: &mut Cluster, node: Node) {
     cluster.nodes.insert(node.id, node);
     cluster.todo_save = true;
 }
@@ -215,11 +216,7 @@ fn outbound_reply(
     now: i64,
     node_timeout: i64,
 ) -> bool {
-    let Some(node) = cluster
-        .nodes
-        .values()
-        .find(|n| n.link.as_ref().is_some_and(|l| l.id == link_id))
-    else {
+    let Some(node) = cluster.node_by_link(link_id) else {
         return false;
     };
     let id = node.id;
@@ -378,12 +375,15 @@ fn gossip_section(
             && !entry.ip.is_empty()
             && !cluster.is_banned(&entry.id, now)
         {
-            let mut flags = slotgate_protocol::topology::NodeFlags::default();
-            flags.master = entry.flags.master;
-            flags.replica = entry.flags.replica;
-            let node = Node::new(entry.id, &entry.ip, entry.port, entry.cport, flags, now);
-            cluster.nodes.insert(entry.id, node);
-            cluster.todo_save = true;
+            let flags = NodeFlags {
+                master: entry.flags.master,
+                replica: entry.flags.replica,
+                ..NodeFlags::default()
+            };
+            learn(
+                cluster,
+                Node::new(entry.id, &entry.ip, entry.port, entry.cport, flags, now),
+            );
         }
     }
 }

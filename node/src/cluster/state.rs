@@ -325,6 +325,13 @@ impl Cluster {
         true
     }
 
+    /// The node whose outbound bus link is `link_id`.
+    pub fn node_by_link(&mut self, link_id: u64) -> Option<&mut Node> {
+        self.nodes
+            .values_mut()
+            .find(|n| n.link.as_ref().is_some_and(|l| l.id == link_id))
+    }
+
     /// Removes a node and everything that refers to it.
     pub fn del_node(&mut self, id: &NodeId) {
         self.del_node_slots(id);

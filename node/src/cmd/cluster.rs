@@ -359,13 +359,8 @@ fn meet(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 fn forget(ctx: &mut Ctx, arg: &[u8]) -> Reply {
     let now = ctx.now;
     let cluster = state_of(ctx)?;
-    let id = match lookup(cluster, arg) {
-        Ok(node) => node.id,
-        Err(_) if NodeId::parse(arg).is_ok_and(|id| cluster.is_banned(&id, now)) => {
-            return Ok(Frame::ok())
-        }
-        Err(e) => return Err(e),
-    };
+    // A node already forgotten (banned) is unknown again, as in Redis 7.0.
+    let id = lookup(cluster, arg)?.id;
     if id == cluster.myself {
         return Err(Frame::error(
             "ERR I tried hard but I can't forget myself...",

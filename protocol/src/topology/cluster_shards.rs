@@ -232,10 +232,8 @@ fn node_frame(node: &ShardNodeView, resp3: bool) -> Frame {
 
 #[cfg(test)]
 mod tests {
-    use bytes::BytesMut;
-
+    use super::super::wire::{decode, encoded};
     use super::*;
-    use crate::resp::{encode, ReplyDecoder};
 
     /// One shard as Redis 7.0 prints it to a RESP2 client.
     const REDIS_RESP2: &[u8] = b"*1\r\n*4\r\n$5\r\nslots\r\n*4\r\n:0\r\n:5460\r\n:6000\r\n:6000\r\n\
@@ -246,19 +244,6 @@ mod tests {
         *16\r\n$2\r\nid\r\n$40\r\nc60248f157157178e32561972b4e3c2788cb3be7\r\n$4\r\nport\r\n:21004\r\n\
         $2\r\nip\r\n$9\r\n127.0.0.1\r\n$8\r\nendpoint\r\n$9\r\n127.0.0.1\r\n$8\r\nhostname\r\n$2\r\nh4\r\n\
         $4\r\nrole\r\n$7\r\nreplica\r\n$18\r\nreplication-offset\r\n:0\r\n$6\r\nhealth\r\n$7\r\nloading\r\n";
-
-    fn decode(bytes: &[u8]) -> Frame {
-        ReplyDecoder::default()
-            .decode(&mut BytesMut::from(bytes))
-            .unwrap()
-            .unwrap()
-    }
-
-    fn encoded(frame: &Frame) -> Vec<u8> {
-        let mut out = BytesMut::new();
-        encode(frame, &mut out);
-        out.to_vec()
-    }
 
     #[test]
     fn parses_redis_bytes_and_rebuilds_them() {

@@ -120,10 +120,8 @@ fn node_frame(node: &SlotsNode, resp3: bool) -> Frame {
 
 #[cfg(test)]
 mod tests {
-    use bytes::BytesMut;
-
+    use super::super::wire::{decode, encoded};
     use super::*;
-    use crate::resp::encode;
 
     const REDIS_RESP2: &[u8] = b"*2\r\n*4\r\n:0\r\n:5460\r\n\
         *4\r\n$9\r\n127.0.0.1\r\n:30001\r\n$40\r\ne7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca\r\n*0\r\n\
@@ -131,20 +129,6 @@ mod tests {
         $8\r\nhostname\r\n$5\r\nhost4\r\n\
         *3\r\n:5461\r\n:16383\r\n\
         *4\r\n$0\r\n\r\n:30002\r\n$40\r\n292f8b365bb7edb5e285caf0b7e6ddc7265d2f4f\r\n*0\r\n";
-
-    fn decode(bytes: &[u8]) -> Frame {
-        let mut buf = BytesMut::from(bytes);
-        crate::resp::ReplyDecoder::default()
-            .decode(&mut buf)
-            .unwrap()
-            .unwrap()
-    }
-
-    fn encoded(frame: &Frame) -> Vec<u8> {
-        let mut out = BytesMut::new();
-        encode(frame, &mut out);
-        out.to_vec()
-    }
 
     #[test]
     fn parses_redis_bytes_and_rebuilds_them() {

@@ -16,6 +16,8 @@
 //! - `nodes_conf`: [`NodesConf`], the `nodes.conf` file with its extended address field and
 //!   its [`ClusterVars`] line.
 //! - `reply`: reading strings, integers and maps out of reply frames (RESP2 and RESP3).
+//! - `wire` (tests only): Redis's reply bytes decoded and frames encoded back, for the
+//!   byte-for-byte checks of the reply builders.
 //! - `error`: [`TopologyError`] for malformed input.
 //!
 //! Everything here parses input from peers, so nothing may panic on it.
@@ -42,6 +44,8 @@ mod nodes_conf;
 mod range;
 mod reply;
 mod slot_map;
+#[cfg(test)]
+mod wire;
 
 pub use addr::NodeAddr;
 pub use cluster_shards::{

@@ -194,11 +194,7 @@ fn closed(shared: &Shared, link_id: u64, was_up: bool) {
         return;
     };
     let now = now_ms();
-    let Some(node) = cluster
-        .nodes
-        .values_mut()
-        .find(|n| n.link.as_ref().is_some_and(|l| l.id == link_id))
-    else {
+    let Some(node) = cluster.node_by_link(link_id) else {
         return;
     };
     node.link = None;
