@@ -83,6 +83,9 @@ pub struct Client {
     pub loading: bool,
     /// ASKING / READONLY (cluster mode).
     pub cluster: crate::cluster::ClientFlags,
+    /// The replication offset right after this client's last propagated write (what
+    /// WAIT waits for; Redis's `c->woff`).
+    pub woff: i64,
 }
 
 impl Client {
@@ -111,6 +114,7 @@ impl Client {
             skip_next_reply: false,
             loading: false,
             cluster: Default::default(),
+            woff: 0,
         }
     }
 
