@@ -7,8 +7,8 @@
   sync      a replica's full sync of 1,000,000 keys (`SET key:<n> <16 bytes>`): REPLICAOF sent
             -> master_link_status:up with master_sync_in_progress:0 (redis: diskless sync,
             repl-diskless-sync-delay 0, so its default 5 s wait is not counted).
-  write     redis-benchmark -t set -P 16 on a master without, then with one replica attached;
-            the throughput drop of each server.
+  write     redis-benchmark -t set -P 16 on a master with one replica attached, then detached
+            (REPLICAOF NO ONE), alternating --runs times; the drop of the medians, per server.
 
 Usage: benches/load/failover.py [failover|sync|write ...] [--bin-dir target/release] [--runs 5]
 Prints Markdown tables (paste them into benches/README.md). Stops every process it started, by
@@ -24,7 +24,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare import Procs, benchmark, cpu_seconds, fmt_ops, ratio, start_redis, table  # noqa: E402
+from compare import Procs, benchmark, fmt_ops, ratio, start_redis, table  # noqa: E402
 
 BASE = 33100
 NODE_TIMEOUT = "5000"
@@ -178,28 +178,32 @@ def sync(args):
 
 
 def write(args):
+    """Alternates: replica attached / detached (REPLICAOF NO ONE), --runs times; medians."""
     procs = Procs()
     try:
         rows, drops = [], {}
         for name, binary in servers(args):
             master, replica = BASE + 30, BASE + 31
             m = start_redis(procs, master, ["--appendonly", "no"], binary=binary)
-            alone, _, cpu_alone = benchmark(master, "set", 16, args.requests, cpu_pids=[m.pid])
-            r = start_redis(procs, replica, ["--appendonly", "no", "--replicaof", "127.0.0.1", str(master)],
-                            binary=binary)
-            wait_until(lambda: "state=online" in alive(master, "INFO", "replication"), 120, 0.1)
-            before = cpu_seconds([r.pid])
-            attached, _, cpu_with = benchmark(master, "set", 16, args.requests, cpu_pids=[m.pid])
-            cpu_replica = cpu_seconds([r.pid]) - before
-            drops[name] = 1 - attached["set"] / alone["set"]
-            rows.append([name, fmt_ops(alone["set"]), fmt_ops(attached["set"]), f"{drops[name] * 100:.1f}%",
-                         f"{cpu_alone:.1f} / {cpu_with:.1f} / {cpu_replica:.1f}"])
+            r = start_redis(procs, replica, ["--appendonly", "no"], binary=binary)
+            alone, attached = [], []
+            for _ in range(args.runs):
+                command(replica, "REPLICAOF", "127.0.0.1", str(master))
+                wait_until(lambda: "state=online" in alive(master, "INFO", "replication"), 120, 0.1)
+                attached.append(benchmark(master, "set", 16, args.requests)[0]["set"])
+                command(replica, "REPLICAOF", "NO", "ONE")
+                wait_until(lambda: field(alive(master, "INFO", "replication"), "connected_slaves") == "0", 30)
+                alone.append(benchmark(master, "set", 16, args.requests)[0]["set"])
+            a, w = statistics.median(alone), statistics.median(attached)
+            drops[name] = 1 - w / a
+            rows.append([name, fmt_ops(a), fmt_ops(w), f"{drops[name] * 100:.1f}%",
+                         " ".join(f"{x / 1000:.0f}k" for x in alone), " ".join(f"{x / 1000:.0f}k" for x in attached)])
             for child in (m, r):
                 child.kill()
                 child.wait()
-        table(f"SET throughput, -P 16 (n={args.requests}), without vs with one replica (load "
-              f"{os.getloadavg()[0]:.1f})",
-              ["server", "no replica ops/s", "1 replica ops/s", "drop", "CPU s master alone / with / replica"], rows)
+        table(f"SET throughput, -P 16 (n={args.requests}), without vs with one replica, median of {args.runs} "
+              f"alternating runs (load {os.getloadavg()[0]:.1f})",
+              ["server", "no replica ops/s", "1 replica ops/s", "drop", "runs alone", "runs attached"], rows)
     finally:
         procs.stop_all()
 
