@@ -483,12 +483,16 @@ fn replica_migration(kind: ServerKind) {
     });
     wait_replica_of(spare.port, rich, Duration::from_secs(20));
     let poor_id = text(poor, &["CLUSTER", "MYID"]).expect("myid");
+    let everyone: Vec<u16> = cluster.nodes.iter().map(|n| n.port).collect();
     eventually(Duration::from_secs(20), || -> Result<(), String> {
-        let table = nodes_table(seed)?;
-        let rich_replicas = table.iter().filter(|n| n.3 == rich_id).count();
-        (rich_replicas == 2)
-            .then_some(())
-            .ok_or(format!("{table:?}"))
+        for &port in everyone.iter().chain([&spare.port]) {
+            let table = nodes_table(port)?;
+            let rich_replicas = table.iter().filter(|n| n.3 == rich_id).count();
+            if rich_replicas != 2 {
+                return Err(format!("{port} does not know both replicas yet: {table:?}"));
+            }
+        }
+        Ok(())
     });
     let mut cluster = cluster;
     cluster.node_mut(poor_replica).kill();
