@@ -86,6 +86,9 @@ pub struct Client {
     /// MONITOR lines of this (monitoring) client's own commands, written right after each
     /// one's reply rather than through the mailbox, so they keep Redis's order.
     pub own_feed: Vec<Frame>,
+    /// The replication offset right after this client's last propagated write (what
+    /// WAIT waits for; Redis's `c->woff`).
+    pub woff: i64,
 }
 
 impl Client {
@@ -115,6 +118,7 @@ impl Client {
             loading: false,
             cluster: Default::default(),
             own_feed: Vec::new(),
+            woff: 0,
         }
     }
 

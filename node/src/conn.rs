@@ -277,7 +277,7 @@ impl Conn {
         let mut state = self.shared.state.lock();
         let mut parked = None;
         while let Some(args) = self.pending.pop_front() {
-            if crate::cluster::failover::write_paused(&state, &args) {
+            if crate::pause::holds(&state, client, &args) {
                 self.pending.push_front(args);
                 self.paused = true;
                 break;

@@ -16,6 +16,7 @@
 //! - [`rdb`]: the snapshot file — SAVE, BGSAVE, save points, loading at start-up.
 //! - [`memory`]: allocation accounting and `maxmemory` eviction.
 //! - [`info`]: the INFO sections.
+//! - [`pause`]: CLIENT PAUSE / UNPAUSE and a manual failover's write pause.
 //! - [`slowlog`]: SLOWLOG entries.
 //! - [`reply`]: RESP2/RESP3 reply encoding and Redis's error texts.
 //! - [`glob`]: Redis's glob matching.
@@ -35,6 +36,7 @@ pub mod glob;
 pub mod info;
 pub mod memory;
 pub mod monitor;
+pub mod pause;
 pub mod pubsub;
 pub mod rdb;
 pub mod replication;

@@ -97,7 +97,8 @@ async fn cron(shared: Arc<Shared>) {
         tokio::time::sleep(Duration::from_millis(1000 / hz)).await;
         let mut state = shared.state.lock();
         let now = now_ms();
-        for db in 0..state.dbs.len() {
+        let paused = crate::pause::writes_paused(&state, now);
+        for db in (0..state.dbs.len()).filter(|_| !paused) {
             // Like Redis: keep sweeping while more than a quarter of what we look at is dead.
             while state.dbs[db].expire_cycle(now, 200) > 50 {}
             state.propagate_expired(db);

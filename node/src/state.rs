@@ -68,6 +68,8 @@ pub struct State {
     pub cluster: Option<Box<crate::cluster::state::Cluster>>,
     /// Role, replication ids, the stream to replicas and its backlog.
     pub repl: crate::replication::Replication,
+    /// The pause `CLIENT PAUSE` set.
+    pub client_pause: crate::pause::ClientPause,
 }
 
 impl State {
@@ -94,6 +96,7 @@ impl State {
             shutdown: false,
             cluster: None,
             repl,
+            client_pause: Default::default(),
         }
     }
 

@@ -5,9 +5,12 @@
 //! - `kill -9` of a master: its replica takes over within node timeout + 5 s, every
 //!   surviving node says `cluster_state:ok`, `redis-cli --cluster check` passes, and the
 //!   killed node, restarted, rejoins as a replica of the new master;
-//! - `CLUSTER FAILOVER` on a replica under load: no error but MOVED;
+//! - `CLUSTER FAILOVER` on a replica under load, plain SETs and MULTI/SET/EXEC
+//!   transactions: no error but MOVED (the master pauses writes and EXECs of writes);
 //! - `kill -STOP` of a master until its replica took over, then `kill -CONT`: the old
-//!   master steps down and redirects writes for its old slots to the new master.
+//!   master steps down and redirects writes for its old slots to the new master;
+//! - replica migration: a spare replica of a master with two moves to a master whose only
+//!   replica died.
 
 use std::collections::HashMap;
 use std::process::Command;
@@ -18,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use slotgate_protocol::{key_slot, Frame};
 use slotgate_tests::client::frame_text;
-use slotgate_tests::redis::{ClusterSpec, RedisCluster, ServerKind};
-use slotgate_tests::{eventually, Client};
+use slotgate_tests::redis::{ClusterSpec, RedisCluster, RedisServer, ServerKind};
+use slotgate_tests::{eventually, free_port, Client};
 
 const NODE_TIMEOUT: Duration = Duration::from_millis(5000);
 
@@ -80,7 +83,16 @@ struct Outcome {
     writes: usize,
 }
 
-/// A client writing `key:N` keys in a loop, following MOVED.
+/// How a [`Writer`] writes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// `SET key:N vN`.
+    Plain,
+    /// `MULTI`, `SET tx:N vN`, `EXEC`.
+    Transaction,
+}
+
+/// A client writing `key:N` (or `tx:N`) keys in a loop, following MOVED.
 struct Writer {
     stop: Arc<AtomicBool>,
     outcome: Arc<Mutex<Outcome>>,
@@ -88,11 +100,11 @@ struct Writer {
 }
 
 impl Writer {
-    fn start(ports: Vec<u16>) -> Writer {
+    fn start(ports: Vec<u16>, mode: Mode) -> Writer {
         let stop = Arc::new(AtomicBool::new(false));
         let outcome = Arc::new(Mutex::new(Outcome::default()));
         let (s, o) = (stop.clone(), outcome.clone());
-        let thread = std::thread::spawn(move || write_loop(&ports, &s, &o));
+        let thread = std::thread::spawn(move || write_loop(&ports, mode, &s, &o));
         Writer {
             stop,
             outcome,
@@ -109,16 +121,22 @@ impl Writer {
     }
 }
 
-fn write_loop(ports: &[u16], stop: &AtomicBool, outcome: &Mutex<Outcome>) {
+fn write_loop(ports: &[u16], mode: Mode, stop: &AtomicBool, outcome: &Mutex<Outcome>) {
     let mut owners: HashMap<u16, u16> = HashMap::new();
     let mut conns: HashMap<u16, Client> = HashMap::new();
     let mut n = 0usize;
     while !stop.load(Ordering::SeqCst) {
         n += 1;
-        let (key, value) = (format!("key:{n}"), format!("v{n}"));
+        let prefix = if mode == Mode::Plain { "key" } else { "tx" };
+        let (key, value) = (format!("{prefix}:{n}"), format!("v{n}"));
         let slot = key_slot(key.as_bytes()).get();
         let port = *owners.get(&slot).unwrap_or(&ports[n % ports.len()]);
-        let result = write_one(&mut conns, port, &key, &value, &mut owners, slot);
+        let conn = Conn {
+            conns: &mut conns,
+            owners: &mut owners,
+            mode,
+        };
+        let result = write_one(conn, port, &key, &value, slot);
         let mut outcome = outcome.lock().expect("outcome");
         outcome.writes += 1;
         match result {
@@ -135,33 +153,37 @@ fn write_loop(ports: &[u16], stop: &AtomicBool, outcome: &Mutex<Outcome>) {
     }
 }
 
-/// SET then WAIT 1 1000 on the slot's owner, following up to 5 MOVEDs. Ok(true) when WAIT
-/// said 1.
-fn write_one(
-    conns: &mut HashMap<u16, Client>,
-    mut port: u16,
-    key: &str,
-    value: &str,
-    owners: &mut HashMap<u16, u16>,
-    slot: u16,
-) -> Result<bool, String> {
+/// A writer's connections (by port), known slot owners, and mode.
+struct Conn<'a> {
+    conns: &'a mut HashMap<u16, Client>,
+    owners: &'a mut HashMap<u16, u16>,
+    mode: Mode,
+}
+
+/// SET (or a transaction of it) then WAIT 1 1000 on the slot's owner, following up to 5
+/// MOVEDs. Ok(true) when WAIT said 1.
+fn write_one(w: Conn, mut port: u16, key: &str, value: &str, slot: u16) -> Result<bool, String> {
     for _ in 0..5 {
-        let conn = match conns.entry(port) {
+        let conn = match w.conns.entry(port) {
             std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
             std::collections::hash_map::Entry::Vacant(entry) => {
                 entry.insert(Client::connect(port).map_err(|e| format!("connect {port}: {e}"))?)
             }
         };
-        let reply = conn
-            .cmd(&["SET", key, value])
-            .map_err(|e| format!("SET on {port}: {e}"))?;
-        match reply {
+        let reply = match w.mode {
+            Mode::Plain => conn.cmd(&["SET", key, value]),
+            Mode::Transaction => transaction(conn, key, value),
+        };
+        match reply.map_err(|e| format!("SET on {port}: {e}"))? {
             Frame::Error(e) if e.starts_with(b"MOVED ") => {
                 port = moved_port(&String::from_utf8_lossy(&e))?;
-                owners.insert(slot, port);
+                w.owners.insert(slot, port);
                 continue;
             }
             Frame::Error(e) => return Err(String::from_utf8_lossy(&e).into_owned()),
+            Frame::Array(replies) if replies != [Frame::ok()] => {
+                return Err(format!("EXEC on {port}: {replies:?}"));
+            }
             _ => {}
         }
         let acks = conn
@@ -173,6 +195,17 @@ fn write_one(
         };
     }
     Err(format!("too many redirections for {key}"))
+}
+
+/// MULTI, SET, EXEC: EXEC's reply, or the SET's error (MOVED) after DISCARD.
+fn transaction(conn: &mut Client, key: &str, value: &str) -> std::io::Result<Frame> {
+    conn.cmd(&["MULTI"])?;
+    let queued = conn.cmd(&["SET", key, value])?;
+    if let Frame::Error(_) = queued {
+        conn.cmd(&["DISCARD"])?;
+        return Ok(queued);
+    }
+    conn.cmd(&["EXEC"])
 }
 
 fn moved_port(error: &str) -> Result<u16, String> {
@@ -283,10 +316,16 @@ fn victim(cluster: &RedisCluster) -> (u16, u16, Vec<u16>) {
     (master, replica, others)
 }
 
+/// Sends `sig` (STOP, CONT) to the node on `port`.
+fn signal(cluster: &RedisCluster, port: u16, sig: &str) {
+    let node = cluster.nodes.iter().find(|n| n.port == port);
+    node.expect("a node on that port").child().signal(sig);
+}
+
 fn kill_master(kind: ServerKind) {
     let mut cluster = RedisCluster::start(spec(kind));
     let (master, replica, survivors) = victim(&cluster);
-    let writer = Writer::start(survivors.clone());
+    let writer = Writer::start(survivors.clone(), Mode::Plain);
     std::thread::sleep(Duration::from_secs(2));
     cluster.node_mut(master).kill();
     let killed = Instant::now();
@@ -309,7 +348,8 @@ fn manual_failover(kind: ServerKind) {
     let cluster = RedisCluster::start(spec(kind));
     let (master, replica, _) = victim(&cluster);
     let all: Vec<u16> = cluster.nodes.iter().map(|n| n.port).collect();
-    let writer = Writer::start(all.clone());
+    let writer = Writer::start(all.clone(), Mode::Plain);
+    let tx_writer = Writer::start(all.clone(), Mode::Transaction);
     std::thread::sleep(Duration::from_secs(2));
     let ok = text(replica, &["CLUSTER", "FAILOVER"]).expect("cluster failover");
     assert_eq!(ok, "OK");
@@ -317,28 +357,23 @@ fn manual_failover(kind: ServerKind) {
     eprintln!("{kind:?}: CLUSTER FAILOVER done in {took:?}");
     wait_replica_of(master, replica, Duration::from_secs(15));
     std::thread::sleep(Duration::from_secs(1));
-    let outcome = writer.finish();
-    assert!(
-        outcome.errors.is_empty(),
-        "client errors: {:?}",
-        outcome.errors
-    );
-    assert_acked_readable(all[0], &outcome);
+    for outcome in [writer.finish(), tx_writer.finish()] {
+        assert!(
+            outcome.errors.is_empty(),
+            "client errors: {:?}",
+            outcome.errors
+        );
+        assert_acked_readable(all[0], &outcome);
+    }
     cluster_check(all[0]);
 }
 
 fn pause_master(kind: ServerKind) {
     let cluster = RedisCluster::start(spec(kind));
     let (master, replica, survivors) = victim(&cluster);
-    let writer = Writer::start(survivors.clone());
+    let writer = Writer::start(survivors.clone(), Mode::Plain);
     std::thread::sleep(Duration::from_secs(2));
-    cluster
-        .nodes
-        .iter()
-        .find(|n| n.port == master)
-        .expect("master")
-        .child()
-        .signal("STOP");
+    signal(&cluster, master, "STOP");
     let stopped = Instant::now();
     let took = wait_taken_over(
         replica,
@@ -347,13 +382,7 @@ fn pause_master(kind: ServerKind) {
         NODE_TIMEOUT + Duration::from_secs(10),
     );
     eprintln!("{kind:?}: kill -STOP → failover in {took:?}");
-    cluster
-        .nodes
-        .iter()
-        .find(|n| n.port == master)
-        .expect("master")
-        .child()
-        .signal("CONT");
+    signal(&cluster, master, "CONT");
     wait_replica_of(master, replica, Duration::from_secs(20));
     let outcome = writer.finish();
     assert_acked_readable(survivors[0], &outcome);
@@ -373,32 +402,144 @@ fn pause_master(kind: ServerKind) {
     cluster_check(survivors[0]);
 }
 
-#[test]
-fn kill_master_slotgate() {
-    kill_master(ServerKind::SlotgateNode);
+/// The node timeout of the replica-migration scenario (failure detection of a replica
+/// is not what it tests).
+const MIGRATION_NODE_TIMEOUT_MS: u64 = 2000;
+
+/// `CLUSTER NODES` lines as (id, port, flags, master id).
+fn nodes_table(port: u16) -> Result<Vec<(String, u16, String, String)>, String> {
+    let nodes = text(port, &["CLUSTER", "NODES"])?;
+    let row = |line: &str| {
+        let f: Vec<&str> = line.split(' ').collect();
+        let port = f
+            .get(1)?
+            .split('@')
+            .next()?
+            .rsplit(':')
+            .next()?
+            .parse()
+            .ok()?;
+        Some((
+            f[0].to_owned(),
+            port,
+            f.get(2)?.to_string(),
+            f.get(3)?.to_string(),
+        ))
+    };
+    Ok(nodes.lines().filter_map(row).collect())
 }
 
-#[test]
-fn kill_master_redis() {
-    kill_master(ServerKind::Redis);
+/// Replica migration: 3 masters, one ("rich") with 2 replicas, another ("poor") with
+/// one. Killing the poor master's replica orphans it, and one of the rich master's
+/// replicas (the one with the smallest id) migrates to it, leaving the rich master
+/// `cluster-migration-barrier` (1) replica.
+fn replica_migration(kind: ServerKind) {
+    let cluster = RedisCluster::start(ClusterSpec {
+        node_timeout_ms: MIGRATION_NODE_TIMEOUT_MS,
+        ..ClusterSpec::three_by_one(kind)
+    });
+    let (poor, poor_replica, others) = victim(&cluster);
+    let seed = *others
+        .iter()
+        .find(|&&p| p != poor_replica)
+        .expect("a node that stays");
+    let rich = *cluster
+        .master_ports()
+        .iter()
+        .find(|&&p| p != poor)
+        .expect("a second master");
+    let timeout = MIGRATION_NODE_TIMEOUT_MS.to_string();
+    let spare = RedisServer::start(
+        kind,
+        free_port(),
+        &[
+            ("cluster-enabled", "yes"),
+            ("cluster-config-file", "nodes.conf"),
+            ("cluster-node-timeout", &timeout),
+        ],
+    );
+    let barrier = spare
+        .client()
+        .cmd(&["CONFIG", "GET", "cluster-migration-barrier"]);
+    let Ok(Frame::Array(barrier)) = barrier else {
+        panic!("CONFIG GET: {barrier:?}");
+    };
+    let barrier: Vec<String> = barrier.iter().map(frame_text).collect();
+    assert_eq!(barrier, ["cluster-migration-barrier", "1"]);
+    let set = text(
+        spare.port,
+        &["CONFIG", "SET", "cluster-migration-barrier", "1"],
+    );
+    assert_eq!(set.expect("config set"), "OK");
+    let meet = text(
+        spare.port,
+        &["CLUSTER", "MEET", "127.0.0.1", &seed.to_string()],
+    );
+    assert_eq!(meet.expect("cluster meet"), "OK");
+    let rich_id = text(rich, &["CLUSTER", "MYID"]).expect("myid");
+    eventually(Duration::from_secs(20), || {
+        text(spare.port, &["CLUSTER", "REPLICATE", &rich_id])
+            .and_then(|r| (r == "OK").then_some(()).ok_or(r))
+    });
+    wait_replica_of(spare.port, rich, Duration::from_secs(20));
+    let poor_id = text(poor, &["CLUSTER", "MYID"]).expect("myid");
+    let everyone: Vec<u16> = cluster.nodes.iter().map(|n| n.port).collect();
+    eventually(Duration::from_secs(20), || -> Result<(), String> {
+        for &port in everyone.iter().chain([&spare.port]) {
+            let table = nodes_table(port)?;
+            let rich_replicas = table.iter().filter(|n| n.3 == rich_id).count();
+            if rich_replicas != 2 {
+                return Err(format!("{port} does not know both replicas yet: {table:?}"));
+            }
+        }
+        Ok(())
+    });
+    let mut cluster = cluster;
+    cluster.node_mut(poor_replica).kill();
+    let killed = Instant::now();
+    let migrated = eventually(Duration::from_secs(30), || -> Result<u16, String> {
+        let table = nodes_table(seed)?;
+        table
+            .iter()
+            .find(|n| n.3 == poor_id && n.1 != poor_replica && !n.2.contains("fail"))
+            .map(|n| n.1)
+            .ok_or(format!("no spare replica of the orphan yet: {table:?}"))
+    });
+    eprintln!(
+        "{kind:?}: replica {migrated} migrated to the orphaned master {poor} {:?} after the kill",
+        killed.elapsed()
+    );
+    wait_replica_of(migrated, poor, Duration::from_secs(20));
+    let table = nodes_table(seed).expect("cluster nodes");
+    let rich_left = table.iter().filter(|n| n.3 == rich_id).count();
+    assert_eq!(rich_left, 1, "the rich master keeps one replica: {table:?}");
+    let smallest = table.iter().filter(|n| n.3 == rich_id || n.1 == migrated);
+    let smallest = smallest.min_by(|a, b| a.0.cmp(&b.0)).map(|n| n.1);
+    assert_eq!(
+        smallest,
+        Some(migrated),
+        "the smallest id migrates: {table:?}"
+    );
 }
 
-#[test]
-fn manual_failover_slotgate() {
-    manual_failover(ServerKind::SlotgateNode);
+/// Each scenario as two tests: against slotgate-node and against redis-server.
+macro_rules! both_servers {
+    ($($scenario:ident => $slotgate:ident, $redis:ident;)*) => {$(
+        #[test]
+        fn $slotgate() {
+            $scenario(ServerKind::SlotgateNode);
+        }
+
+        #[test]
+        fn $redis() {
+            $scenario(ServerKind::Redis);
+        }
+    )*};
 }
 
-#[test]
-fn manual_failover_redis() {
-    manual_failover(ServerKind::Redis);
-}
-
-#[test]
-fn pause_master_slotgate() {
-    pause_master(ServerKind::SlotgateNode);
-}
-
-#[test]
-fn pause_master_redis() {
-    pause_master(ServerKind::Redis);
+both_servers! {
+    kill_master => kill_master_slotgate, kill_master_redis;
+    manual_failover => manual_failover_slotgate, manual_failover_redis;
+    pause_master => pause_master_slotgate, pause_master_redis;
+    replica_migration => replica_migration_slotgate, replica_migration_redis;
 }

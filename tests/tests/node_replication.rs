@@ -261,3 +261,94 @@ fn replica_authenticates_with_masterauth() {
         );
     }
 }
+
+/// WAIT waits for the calling client's last write only: with the replica stopped, a
+/// client whose write the replica acknowledged before gets 1 at once, although another
+/// client wrote since; the other client times out with 0.
+#[test]
+fn wait_counts_acks_of_the_callers_last_write() {
+    for kind in KINDS {
+        let (master, replica) = pair(kind, &[], &[]);
+        let (mut early, mut late) = (master.client(), master.client());
+        early.cmd(&["SET", "early", "1"]).unwrap();
+        assert_eq!(early.text(&["WAIT", "1", "5000"]).unwrap(), "1", "{kind:?}");
+        replica.child().signal("STOP");
+        late.cmd(&["SET", "late", "1"]).unwrap();
+        let started = Instant::now();
+        assert_eq!(early.text(&["WAIT", "1", "2000"]).unwrap(), "1", "{kind:?}");
+        assert!(
+            started.elapsed() < Duration::from_millis(1500),
+            "{kind:?}: WAIT waited for another client's write"
+        );
+        assert_eq!(late.text(&["WAIT", "1", "300"]).unwrap(), "0", "{kind:?}");
+        replica.child().signal("CONT");
+    }
+}
+
+/// CLIENT PAUSE / UNPAUSE: Redis's errors; WRITE holds writes, PUBLISH and EXEC of a
+/// transaction holding a write (queued before the pause) but not reads or a read-only
+/// EXEC; a held command runs once the pause ends; ALL holds everything.
+#[test]
+fn client_pause_holds_writes_and_exec_of_writes() {
+    let pause_errors: &[&[&str]] = &[
+        &["CLIENT", "PAUSE"],
+        &["CLIENT", "PAUSE", "10", "WRITE", "x"],
+        &["CLIENT", "PAUSE", "abc"],
+        &["CLIENT", "PAUSE", "-1"],
+        &["CLIENT", "PAUSE", "10", "foo"],
+        &["CLIENT", "UNPAUSE", "x"],
+    ];
+    let mut seen: Vec<Vec<String>> = Vec::new();
+    for kind in KINDS {
+        let server = start(kind, &[]);
+        let mut admin = server.client();
+        let errors = pause_errors
+            .iter()
+            .map(|args| admin.text(args).unwrap())
+            .collect::<Vec<_>>();
+        assert!(errors.iter().all(|e| e.starts_with("-ERR")), "{errors:?}");
+        seen.push(errors);
+        let mut tx = server.client();
+        assert_eq!(tx.text(&["MULTI"]).unwrap(), "OK");
+        assert_eq!(tx.text(&["SET", "k", "queued"]).unwrap(), "QUEUED");
+        assert_eq!(
+            admin.text(&["CLIENT", "PAUSE", "800", "WRITE"]).unwrap(),
+            "OK"
+        );
+        let started = Instant::now();
+        assert_eq!(admin.text(&["GET", "k"]).unwrap(), "(nil)", "{kind:?}");
+        let read_tx: &[&[&str]] = &[&["MULTI"], &["GET", "k"], &["EXEC"]];
+        let mut reader = server.client();
+        let replies: Vec<String> = read_tx.iter().map(|c| reader.text(c).unwrap()).collect();
+        assert!(replies[2].contains("Null"), "{kind:?}: {replies:?}");
+        assert!(started.elapsed() < Duration::from_millis(500), "{kind:?}");
+        let exec = tx.cmd(&["EXEC"]).unwrap();
+        assert_eq!(exec, Frame::Array(vec![Frame::ok()]), "{kind:?}");
+        assert!(
+            started.elapsed() >= Duration::from_millis(700),
+            "{kind:?}: EXEC of a write ran during the pause"
+        );
+        assert_eq!(
+            admin.text(&["CLIENT", "PAUSE", "60000", "WRITE"]).unwrap(),
+            "OK"
+        );
+        let publisher = std::thread::spawn({
+            let mut c = server.client();
+            move || (c.text(&["PUBLISH", "ch", "m"]).unwrap(), Instant::now())
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        let unpaused = Instant::now();
+        assert_eq!(admin.text(&["CLIENT", "UNPAUSE"]).unwrap(), "OK");
+        let (published, at) = publisher.join().unwrap();
+        assert_eq!(published, "0");
+        assert!(at >= unpaused, "{kind:?}: PUBLISH ran during the pause");
+        assert_eq!(admin.text(&["CLIENT", "PAUSE", "300"]).unwrap(), "OK");
+        let started = Instant::now();
+        assert_eq!(admin.text(&["PING"]).unwrap(), "PONG");
+        assert!(
+            started.elapsed() >= Duration::from_millis(200),
+            "{kind:?}: ALL"
+        );
+    }
+    assert_eq!(seen[0], seen[1], "error texts differ from redis-server");
+}

@@ -1,7 +1,7 @@
 //! The cluster's 100 ms tick (Redis's `clusterCron`): expire handshakes and bans, open
 //! missing links, ping (a random sample every second, and anyone whose PONG is older than
 //! half the node timeout), drop links that stopped answering, mark silent nodes PFAIL,
-//! promote PFAIL to FAIL, run manual failovers and elections, recompute the state, save
+//! promote PFAIL to FAIL, run manual failovers, elections and replica migration, recompute the state, save
 //! the config when it changed.
 
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use slotgate_protocol::topology::NodeId;
 
 use super::bus::{self, send};
 use super::state::{Cluster, Node};
-use super::{election, failover, failure};
+use super::{election, failover, failure, migration};
 use crate::state::{now_ms, Shared, State};
 
 const TICK: Duration = Duration::from_millis(100);
@@ -53,6 +53,7 @@ fn tick(shared: &Arc<Shared>, state: &mut State, iteration: u64) {
     cluster.targets.close_idle(now, TARGET_IDLE_MS);
     failover::cron(state, now);
     election::cron(state, now, node_timeout);
+    migration::cron(state, now);
     if let Some(cluster) = state.cluster.as_deref_mut() {
         cluster.update_state(now, require_coverage, node_timeout);
     }

@@ -5,7 +5,6 @@
 //! FORCE skips the master; TAKEOVER skips the election too (an epoch bump without
 //! consensus). Either side gives up after 5 s; the master unpauses when it ends.
 
-use bytes::Bytes;
 use slotgate_protocol::topology::NodeId;
 use slotgate_protocol::Frame;
 
@@ -150,16 +149,11 @@ pub fn cron(state: &mut State, now: i64) {
     }
 }
 
-/// Whether `args` is a write that must wait: myself is a master pausing for a manual
-/// failover.
-pub fn write_paused(state: &State, args: &[Bytes]) -> bool {
-    let paused = state
+/// Whether myself is a master pausing client writes for a replica's manual failover (the
+/// pause ends with the failover: when it times out or myself becomes a replica).
+pub fn pausing_writes(state: &State, now: i64) -> bool {
+    state
         .cluster
         .as_deref()
-        .is_some_and(|c| c.mf.paused_until > now_ms() && c.me().is_master());
-    paused
-        && args
-            .first()
-            .and_then(|name| crate::cmd::lookup(name))
-            .is_some_and(|spec| spec.has(crate::cmd::flag::WRITE))
+        .is_some_and(|c| c.mf.paused_until > now && c.me().is_master())
 }

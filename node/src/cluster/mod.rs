@@ -7,7 +7,7 @@
 //! - `bus`: the cluster bus — listener, outbound links, the wire format, sending.
 //! - `gossip`: processing received bus messages; `config_update`: slot claims and epoch
 //!   collisions; `failure`: PFAIL / FAIL; `election`: replica elections, votes and
-//!   promotion; `failover`: CLUSTER FAILOVER.
+//!   promotion; `failover`: CLUSTER FAILOVER; `migration`: replica migration.
 //! - `cron`: the 100 ms tick.
 //! - `view`: what CLUSTER NODES / INFO / SLOTS / SHARDS show.
 //! - `redirect`: the per-command MOVED / ASK / TRYAGAIN / CLUSTERDOWN / CROSSSLOT check.
@@ -26,6 +26,7 @@ pub mod failover;
 pub mod failure;
 pub mod gossip;
 pub mod migrate;
+pub mod migration;
 pub mod nodes_conf;
 pub mod payload;
 pub mod redirect;

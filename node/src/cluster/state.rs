@@ -58,6 +58,11 @@ pub struct Node {
     pub voted_time: i64,
     /// Masters that said this node is failing, and when.
     pub fail_reports: Vec<(NodeId, i64)>,
+    /// A master that has or had replicas (or a promoted replica): replica migration may
+    /// give it one when orphaned (Redis's MIGRATE_TO flag).
+    pub migrate_to: bool,
+    /// Since when this master has been orphaned (replica migration); 0: it is not.
+    pub orphaned_time: i64,
     /// A handshake node created by CLUSTER MEET: greet it with MEET, not PING.
     pub meet: bool,
     pub link: Option<Link>,
@@ -88,6 +93,8 @@ impl Node {
             fail_time: 0,
             voted_time: 0,
             fail_reports: Vec::new(),
+            migrate_to: false,
+            orphaned_time: 0,
             meet: false,
             link: None,
             reconnect_at: 0,
@@ -277,6 +284,7 @@ impl Cluster {
     /// Marks `id` a master (it was a replica, or had no role yet).
     pub fn set_as_master(&mut self, id: &NodeId) {
         if let Some(node) = self.nodes.get_mut(id) {
+            node.migrate_to |= node.master.is_some() && !node.flags.myself;
             node.flags.master = true;
             node.flags.replica = false;
             node.master = None;

@@ -220,6 +220,7 @@ fn client(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
             Ok(Frame::Verbatim(*b"txt", Bytes::from(text)))
         }
         ("KILL", n) if n >= 3 => kill(ctx, &args[2..]),
+        ("PAUSE" | "UNPAUSE", _) => crate::pause::command(ctx, args),
         ("HELP", 2) => Ok(super::help::reply(super::help::CLIENT)),
         ("ID" | "SETNAME" | "GETNAME" | "SETINFO" | "NO-EVICT" | "INFO" | "KILL" | "REPLY", _) => {
             wrong()

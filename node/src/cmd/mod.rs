@@ -262,6 +262,7 @@ pub fn call(ctx: &mut Ctx, spec: &'static Spec, args: &[Bytes]) -> Frame {
                 Some(commands) => commands.iter().for_each(|c| ctx.state.propagate(db, c)),
                 None => ctx.state.propagate(db, args),
             }
+            ctx.client.woff = ctx.state.repl.offset();
         }
     }
     ctx.dirty = 0;

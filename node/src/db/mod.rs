@@ -233,11 +233,16 @@ impl Db {
 
     /// Every key (expired ones are skipped, not removed).
     pub fn keys(&self, now: i64) -> impl Iterator<Item = &[u8]> {
+        self.entries(now).map(|(k, _)| k)
+    }
+
+    /// Every live key with its entry (expired ones are skipped, not removed).
+    pub fn entries(&self, now: i64) -> impl Iterator<Item = (&[u8], &Entry)> {
         self.slots
             .iter()
             .flat_map(|t| t.iter())
             .filter(move |n| !n.entry.expired(now))
-            .map(|n| &*n.key)
+            .map(|n| (&*n.key, &n.entry))
     }
 
     /// Live keys of one slot.

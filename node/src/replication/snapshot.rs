@@ -44,22 +44,19 @@ pub enum SnapshotError {
 
 /// Serialises every live key of every database; `stream_db` is the database selected in
 /// the replication stream at this point.
-pub fn write(state: &mut State, stream_db: usize) -> Vec<u8> {
+pub fn write(state: &State, stream_db: usize) -> Vec<u8> {
     let now = now_ms();
     let mut out = Vec::with_capacity(1024 + state.dbs.iter().map(|d| d.len() * 32).sum::<usize>());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(stream_db as u32).to_le_bytes());
-    for (index, db) in state.dbs.iter_mut().enumerate() {
+    for (index, db) in state.dbs.iter().enumerate() {
         if db.is_empty() {
             continue;
         }
         out.push(SELECT_DB);
         out.extend_from_slice(&(index as u32).to_le_bytes());
-        let keys: Vec<Bytes> = db.keys(now).map(Bytes::copy_from_slice).collect();
-        for key in keys {
-            if let Some(entry) = db.get(&key, now) {
-                put_entry(&mut out, &key, entry);
-            }
+        for (key, entry) in db.entries(now) {
+            put_entry(&mut out, key, entry);
         }
     }
     out.push(END);
@@ -276,8 +273,8 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let mut state = sample();
-        let data = write(&mut state, 5);
+        let state = sample();
+        let data = write(&state, 5);
         let (mut dbs, stream_db) = read(&data, 16).unwrap();
         assert_eq!(stream_db, 5);
         assert_eq!(dbs[0].len(), 3);
@@ -291,8 +288,8 @@ mod tests {
 
     #[test]
     fn corruption_is_an_error_not_a_panic() {
-        let mut state = sample();
-        let data = write(&mut state, 0);
+        let state = sample();
+        let data = write(&state, 0);
         let mut flipped = data.clone();
         flipped[MAGIC.len() + 3] ^= 1;
         assert!(matches!(read(&flipped, 16), Err(SnapshotError::Checksum)));

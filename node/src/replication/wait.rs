@@ -1,6 +1,7 @@
 //! `WAIT numreplicas timeout`: blocks the calling client (only it) until `numreplicas`
-//! replicas have acknowledged every write made so far, or the timeout passes; answers the
-//! number that did.
+//! replicas have acknowledged the calling client's last write (the stream offset right
+//! after it, `Client::woff`, as Redis's `c->woff`), or the timeout passes; answers the
+//! number that did. Other clients' later writes do not make it wait longer.
 //!
 //! It parks through the server's blocked-client machinery like BLPOP: the waiter blocks on
 //! a private key no client can know, and when its replicas have acknowledged (or its time
@@ -61,7 +62,7 @@ pub fn wait(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         return Err(Frame::error("ERR timeout is negative"));
     }
     let repl = &mut ctx.state.repl;
-    let target = repl.offset();
+    let target = ctx.client.woff;
     let acked = repl.acked(target);
     if acked as i64 >= needed || ctx.no_block {
         return Ok(integer(acked));

@@ -62,7 +62,7 @@ fn gossip_entry(node: &Node) -> Gossip {
 
 /// A random sample of what myself knows for `receiver`: max(3, n/10) nodes (at most
 /// n − 2), never myself, the receiver, handshake / address-less nodes or disconnected
-/// slotless ones — plus every node myself thinks may be failing.
+/// slotless ones — plus every node myself thinks may be failing (connected or not).
 pub fn gossip_for(cluster: &Cluster, receiver: Option<&NodeId>) -> Vec<Gossip> {
     let eligible = |n: &&Node| {
         let disconnected_slotless = n.link.is_none() && n.num_slots == 0;
@@ -77,10 +77,13 @@ pub fn gossip_for(cluster: &Cluster, receiver: Option<&NodeId>) -> Vec<Gossip> {
         .choose_multiple(&mut rand::thread_rng(), wanted)
         .copied()
         .collect();
-    let failing = candidates
-        .iter()
-        .filter(|n| n.flags.pfail && !chosen.iter().any(|c| c.id == n.id))
-        .copied()
+    // As Redis: every PFAIL node, even a disconnected slotless one (a dead replica must
+    // reach FAIL too).
+    let failing = cluster
+        .nodes
+        .values()
+        .filter(|n| n.flags.pfail && !n.flags.handshake && !n.flags.noaddr)
+        .filter(|n| Some(&n.id) != receiver && !chosen.iter().any(|c| c.id == n.id))
         .collect::<Vec<_>>();
     chosen.extend(failing);
     chosen.into_iter().map(gossip_entry).collect()
