@@ -16,6 +16,7 @@
 //! - [`rdb`]: the snapshot file — SAVE, BGSAVE, save points, loading at start-up.
 //! - [`memory`]: allocation accounting and `maxmemory` eviction.
 //! - [`info`]: the INFO sections.
+//! - [`monitor`]: MONITOR clients and the lines fed to them.
 //! - [`pause`]: CLIENT PAUSE / UNPAUSE and a manual failover's write pause.
 //! - [`slowlog`]: SLOWLOG entries.
 //! - [`reply`]: RESP2/RESP3 reply encoding and Redis's error texts.
