@@ -191,6 +191,12 @@ fn write_one(w: Conn, mut port: u16, key: &str, value: &str, slot: u16) -> Resul
             .map_err(|e| format!("WAIT on {port}: {e}"))?;
         return match acks {
             Frame::Integer(n) => Ok(n >= 1),
+            // Redis unblocks a WAIT in flight when its master turns replica: that write is
+            // simply not acknowledged, and the connection is dropped as Redis may close it.
+            Frame::Error(e) if e.starts_with(b"UNBLOCKED ") => {
+                w.conns.remove(&port);
+                Ok(false)
+            }
             other => Err(format!("WAIT on {port}: {}", frame_text(&other))),
         };
     }
