@@ -165,6 +165,9 @@ async fn send(
         };
         if chunks.is_empty() {
             notified.await;
+            // Let the other connections' batches run first, so one write carries many
+            // clients' commands instead of one syscall (and one replica wake-up) each.
+            tokio::task::yield_now().await;
             continue;
         }
         let parts: Vec<&[u8]> = chunks.iter().map(|c| &c[..]).collect();
