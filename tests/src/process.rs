@@ -108,8 +108,12 @@ pub fn our_binary(name: &str) -> PathBuf {
     path
 }
 
-/// A fresh, empty scratch directory for one test.
+/// A fresh, empty scratch directory for one test. The first call in a test process also
+/// removes the scratch directories of earlier test processes that have exited, so repeated
+/// runs do not fill the disk (a failing test's directory survives until the next run).
 pub fn scratch_dir(label: &str) -> PathBuf {
+    static SWEEP: std::sync::Once = std::sync::Once::new();
+    SWEEP.call_once(remove_exited_scratch_dirs);
     let dir = std::env::temp_dir().join(format!(
         "slotgate-{label}-{}-{}",
         std::process::id(),
@@ -117,4 +121,27 @@ pub fn scratch_dir(label: &str) -> PathBuf {
     ));
     std::fs::create_dir_all(&dir).expect("create scratch dir");
     dir
+}
+
+/// Removes `slotgate-<label>-<pid>-<n>` directories in the temp dir whose process is gone.
+fn remove_exited_scratch_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix("slotgate-") else {
+            continue;
+        };
+        let mut parts = rest.rsplitn(3, '-');
+        let (Some(_), Some(pid)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
