@@ -45,6 +45,3 @@ pub mod reply;
 pub mod server;
 pub mod slowlog;
 pub mod state;
-
-#[global_allocator]
-static ALLOCATOR: memory::Counting = memory::Counting;

@@ -3,6 +3,10 @@
 
 use std::process::ExitCode;
 
+/// `used_memory` and `maxmemory` need the node's counting allocator.
+#[global_allocator]
+static ALLOCATOR: slotgate_node::memory::Counting = slotgate_node::memory::Counting;
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     slotgate_node::cli::main(&args)

@@ -1,10 +1,18 @@
-//! Memory accounting and eviction. A counting global allocator over jemalloc (as Redis
-//! uses: tight size classes, no per-chunk header, little fragmentation) gives
-//! `used_memory` the way Redis's zmalloc does; [`ensure_room`] evicts keys by `maxmemory-policy` (sampling
-//! `maxmemory-samples` keys) before a command that may grow memory.
+//! Memory accounting and eviction. [`Counting`], a global allocator over jemalloc (as Redis
+//! uses: tight size classes, no per-chunk header, little fragmentation), gives
+//! `used_memory` the way Redis's zmalloc does; [`ensure_room`] evicts keys by
+//! `maxmemory-policy` (sampling `maxmemory-samples` keys) before a command that may grow
+//! memory.
+//!
+//! The library does not install the allocator: each binary that runs a node
+//! (`slotgate-node`, and `slotgate` for `slotgate node`) declares it with
+//! `#[global_allocator]`. Each thread counts into its own cell and folds the count into the
+//! shared total once it drifts by [`FOLD_BYTES`], so an allocation costs no shared atomic;
+//! [`used`] is exact to within that drift per thread.
 
 use std::alloc::{GlobalAlloc, Layout};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicIsize, Ordering};
 
 use tikv_jemallocator::Jemalloc;
 
@@ -13,35 +21,61 @@ use crate::state::State;
 /// jemalloc, counting live bytes.
 pub struct Counting;
 
-static USED: AtomicUsize = AtomicUsize::new(0);
+/// A thread's unfolded count is added to [`USED`] once it reaches this many bytes either way.
+const FOLD_BYTES: isize = 64 * 1024;
+
+static USED: AtomicIsize = AtomicIsize::new(0);
+
+thread_local! {
+    /// This thread's allocations minus deallocations not yet in [`USED`]. No destructor, so
+    /// allocations made while the thread exits still reach it.
+    static DRIFT: Cell<isize> = const { Cell::new(0) };
+}
+
+fn count(delta: isize) {
+    let folded = DRIFT
+        .try_with(|drift| {
+            let now = drift.get() + delta;
+            if now.abs() >= FOLD_BYTES {
+                drift.set(0);
+                now
+            } else {
+                drift.set(now);
+                0
+            }
+        })
+        .unwrap_or(delta);
+    if folded != 0 {
+        USED.fetch_add(folded, Ordering::Relaxed);
+    }
+}
 
 // SAFETY: forwards to jemalloc unchanged; only counts sizes.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        USED.fetch_add(layout.size(), Ordering::Relaxed);
+        count(layout.size() as isize);
         Jemalloc.alloc(layout)
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        USED.fetch_add(layout.size(), Ordering::Relaxed);
+        count(layout.size() as isize);
         Jemalloc.alloc_zeroed(layout)
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        USED.fetch_sub(layout.size(), Ordering::Relaxed);
+        count(-(layout.size() as isize));
         Jemalloc.dealloc(ptr, layout)
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        USED.fetch_add(new_size, Ordering::Relaxed);
-        USED.fetch_sub(layout.size(), Ordering::Relaxed);
+        count(new_size as isize - layout.size() as isize);
         Jemalloc.realloc(ptr, layout, new_size)
     }
 }
 
-/// Bytes currently allocated.
+/// Bytes currently allocated (0 when the binary does not install [`Counting`]).
 pub fn used() -> usize {
-    USED.load(Ordering::Relaxed)
+    USED.load(Ordering::Relaxed).max(0) as usize
 }
 
 /// Resident set size from /proc, in bytes.

@@ -9,6 +9,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use slotgate_proxy::config::Config;
 
+/// jemalloc with the node's byte count: `slotgate node` runs a data node in this process,
+/// and its `used_memory` / `maxmemory` need the count (a thread-local add, no shared atomic,
+/// so the proxy's path does not pay for it).
+#[global_allocator]
+static ALLOCATOR: slotgate_node::memory::Counting = slotgate_node::memory::Counting;
+
 /// slotgate — a stateless sharding proxy in front of Redis Cluster.
 #[derive(Parser, Debug)]
 #[command(name = "slotgate", version, about)]
