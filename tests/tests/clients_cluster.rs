@@ -10,19 +10,14 @@ mod clients_common;
 use std::time::Duration;
 
 use clients_common::run_suite;
+use slotgate_tests::both_servers;
 use slotgate_tests::redis::{ClusterSpec, RedisCluster, ServerKind};
 
 const SUITE_TIMEOUT: Duration = Duration::from_secs(90);
 const PASSWORD: &str = "strongpass";
 
-#[test]
-fn cluster_clients_against_redis_cluster() {
-    cluster_clients(ServerKind::Redis);
-}
-
-#[test]
-fn cluster_clients_against_slotgate_node_cluster() {
-    cluster_clients(ServerKind::SlotgateNode);
+both_servers! {
+    cluster_clients => cluster_clients_against_slotgate_node_cluster, cluster_clients_against_redis_cluster;
 }
 
 /// The seed's setup: `requirepass` / `masterauth` on every node, clients given the password.

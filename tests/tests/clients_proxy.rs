@@ -9,19 +9,14 @@ mod clients_common;
 use std::time::Duration;
 
 use clients_common::run_suite;
+use slotgate_tests::both_servers;
 use slotgate_tests::proxy::Slotgate;
 use slotgate_tests::redis::{ClusterSpec, RedisCluster, ServerKind};
 
 const SUITE_TIMEOUT: Duration = Duration::from_secs(90);
 
-#[test]
-fn plain_client_libraries_through_the_proxy_redis() {
-    plain_client_libraries(ServerKind::Redis);
-}
-
-#[test]
-fn plain_client_libraries_through_the_proxy_slotgate_node() {
-    plain_client_libraries(ServerKind::SlotgateNode);
+both_servers! {
+    plain_client_libraries => plain_client_libraries_through_the_proxy_slotgate_node, plain_client_libraries_through_the_proxy_redis;
 }
 
 fn plain_client_libraries(kind: ServerKind) {

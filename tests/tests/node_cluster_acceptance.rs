@@ -9,13 +9,12 @@
 use std::collections::HashMap;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use slotgate_protocol::{key_slot, Frame};
 use slotgate_tests::client::frame_text;
 use slotgate_tests::redis::{ClusterSpec, RedisCluster, RedisServer, ServerKind};
-use slotgate_tests::{eventually, free_port, Client};
+use slotgate_tests::{eventually, free_port, Background, Client};
 
 const PASSWORD: &str = "strongpass";
 
@@ -304,11 +303,7 @@ fn check_add_node_and_reshard(cluster: &mut RedisCluster) {
         }
         Ok(())
     });
-    let stop = Arc::new(AtomicBool::new(false));
-    let writer = {
-        let stop = stop.clone();
-        std::thread::spawn(move || write_while_resharding(seed, &stop))
-    };
+    let writer = Background::spawn(move |stop| write_while_resharding(seed, stop));
     let started = Instant::now();
     let from = format!("127.0.0.1:{seed}");
     redis_cli(&[
@@ -328,8 +323,7 @@ fn check_add_node_and_reshard(cluster: &mut RedisCluster) {
         cluster.spec.kind,
         started.elapsed()
     );
-    stop.store(true, Ordering::Relaxed);
-    let written = writer.join().expect("writer thread");
+    let written = writer.finish();
     assert!(written > 0);
     eventually(Duration::from_secs(20), || cluster.check());
     check_keys(seed);

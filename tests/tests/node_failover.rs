@@ -15,14 +15,13 @@
 use std::collections::HashMap;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use slotgate_protocol::{key_slot, Frame};
+use slotgate_tests::both_servers;
 use slotgate_tests::client::frame_text;
 use slotgate_tests::redis::{ClusterSpec, RedisCluster, RedisServer, ServerKind};
-use slotgate_tests::{eventually, free_port, Client};
+use slotgate_tests::{eventually, free_port, Background, Client};
 
 const NODE_TIMEOUT: Duration = Duration::from_millis(5000);
 
@@ -93,35 +92,22 @@ enum Mode {
 }
 
 /// A client writing `key:N` (or `tx:N`) keys in a loop, following MOVED.
-struct Writer {
-    stop: Arc<AtomicBool>,
-    outcome: Arc<Mutex<Outcome>>,
-    thread: Option<JoinHandle<()>>,
-}
+struct Writer(Background<Outcome>);
 
 impl Writer {
     fn start(ports: Vec<u16>, mode: Mode) -> Writer {
-        let stop = Arc::new(AtomicBool::new(false));
-        let outcome = Arc::new(Mutex::new(Outcome::default()));
-        let (s, o) = (stop.clone(), outcome.clone());
-        let thread = std::thread::spawn(move || write_loop(&ports, mode, &s, &o));
-        Writer {
-            stop,
-            outcome,
-            thread: Some(thread),
-        }
+        Writer(Background::spawn(move |stop| {
+            write_loop(&ports, mode, stop)
+        }))
     }
 
-    fn finish(mut self) -> Outcome {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(thread) = self.thread.take() {
-            thread.join().expect("writer thread");
-        }
-        std::mem::take(&mut *self.outcome.lock().expect("outcome"))
+    fn finish(self) -> Outcome {
+        self.0.finish()
     }
 }
 
-fn write_loop(ports: &[u16], mode: Mode, stop: &AtomicBool, outcome: &Mutex<Outcome>) {
+fn write_loop(ports: &[u16], mode: Mode, stop: &AtomicBool) -> Outcome {
+    let mut outcome = Outcome::default();
     let mut owners: HashMap<u16, u16> = HashMap::new();
     let mut conns: HashMap<u16, Client> = HashMap::new();
     let mut n = 0usize;
@@ -137,20 +123,19 @@ fn write_loop(ports: &[u16], mode: Mode, stop: &AtomicBool, outcome: &Mutex<Outc
             mode,
         };
         let result = write_one(conn, port, &key, &value, slot);
-        let mut outcome = outcome.lock().expect("outcome");
         outcome.writes += 1;
         match result {
             Ok(true) => drop(outcome.acked.insert(key, value)),
             Ok(false) => {}
             Err(e) => {
                 outcome.errors.push(e);
-                drop(outcome);
                 conns.remove(&port);
                 owners.remove(&slot);
                 std::thread::sleep(Duration::from_millis(50));
             }
         }
     }
+    outcome
 }
 
 /// A writer's connections (by port), known slot owners, and mode.
@@ -526,21 +511,6 @@ fn replica_migration(kind: ServerKind) {
         Some(migrated),
         "the smallest id migrates: {table:?}"
     );
-}
-
-/// Each scenario as two tests: against slotgate-node and against redis-server.
-macro_rules! both_servers {
-    ($($scenario:ident => $slotgate:ident, $redis:ident;)*) => {$(
-        #[test]
-        fn $slotgate() {
-            $scenario(ServerKind::SlotgateNode);
-        }
-
-        #[test]
-        fn $redis() {
-            $scenario(ServerKind::Redis);
-        }
-    )*};
 }
 
 both_servers! {

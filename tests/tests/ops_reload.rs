@@ -6,7 +6,7 @@
 //! wrong seed and no backend password finds the cluster once the file names a right seed,
 //! the password and a short refresh interval — all read live, no restart.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use slotgate_tests::client::frame_text;
 use slotgate_tests::ops::{command_calls, http, metric_sum};
 use slotgate_tests::proxy::Slotgate;
 use slotgate_tests::redis::{ClusterSpec, RedisCluster, ServerKind};
-use slotgate_tests::{eventually, free_port, Client};
+use slotgate_tests::{eventually, free_port, Background, Client};
 
 #[test]
 fn reload_under_load_then_reject_a_bad_file() {
@@ -35,11 +35,10 @@ fn reload_under_load_then_reject_a_bad_file() {
     );
     let original = std::fs::read_to_string(&proxy.config).unwrap();
 
-    let stop = Arc::new(AtomicBool::new(false));
     let (done, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let load = {
-        let (port, stop, done, failed) = (proxy.port, stop.clone(), done.clone(), failed.clone());
-        std::thread::spawn(move || {
+        let (port, done, failed) = (proxy.port, done.clone(), failed.clone());
+        Background::spawn(move |stop| {
             let mut client = Client::connect_auth(port, Some("old")).unwrap();
             let mut i = 0u64;
             while !stop.load(Ordering::Relaxed) {
@@ -119,8 +118,7 @@ fn reload_under_load_then_reject_a_bad_file() {
     );
 
     std::thread::sleep(Duration::from_millis(300));
-    stop.store(true, Ordering::Relaxed);
-    load.join().unwrap();
+    load.finish();
     assert_eq!(
         failed.load(Ordering::Relaxed),
         0,

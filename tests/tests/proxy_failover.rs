@@ -7,19 +7,19 @@
 //! slotgate-node cluster.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use slotgate_tests::both_servers;
 use slotgate_tests::client::frame_text;
 use slotgate_tests::proxy::Slotgate;
 use slotgate_tests::redis::{ClusterSpec, RedisCluster, ServerKind};
-use slotgate_tests::{eventually, Client};
+use slotgate_tests::{eventually, Background, Client};
 
 /// One request's outcome: when it finished and whether it succeeded.
 type Outcome = (Instant, bool);
 
-fn writer(port: u16, stop: Arc<AtomicBool>) -> Vec<Outcome> {
+fn writer(port: u16, stop: &AtomicBool) -> Vec<Outcome> {
     let mut client = Client::connect(port).expect("connect");
     let mut outcomes = Vec::new();
     let mut i = 0u64;
@@ -38,14 +38,8 @@ fn writer(port: u16, stop: Arc<AtomicBool>) -> Vec<Outcome> {
     outcomes
 }
 
-#[test]
-fn master_failover_under_load_redis() {
-    master_failover_under_load(ServerKind::Redis);
-}
-
-#[test]
-fn master_failover_under_load_slotgate_node() {
-    master_failover_under_load(ServerKind::SlotgateNode);
+both_servers! {
+    master_failover_under_load => master_failover_under_load_slotgate_node, master_failover_under_load_redis;
 }
 
 fn master_failover_under_load(kind: ServerKind) {
@@ -56,11 +50,8 @@ fn master_failover_under_load(kind: ServerKind) {
         "",
         "",
     );
-    let stop = Arc::new(AtomicBool::new(false));
-    let handle = {
-        let (port, stop) = (proxy.port, stop.clone());
-        thread::spawn(move || writer(port, stop))
-    };
+    let port = proxy.port;
+    let load = Background::spawn(move |stop| writer(port, stop));
     thread::sleep(Duration::from_millis(500));
     let victim = cluster
         .master_ports()
@@ -80,8 +71,7 @@ fn master_failover_under_load(kind: ServerKind) {
     // Whatever the proxy still needs to notice, give it a moment of traffic, then check.
     let healed_at = Instant::now();
     thread::sleep(Duration::from_secs(3));
-    stop.store(true, Ordering::Relaxed);
-    let outcomes = handle.join().expect("writer");
+    let outcomes = load.finish();
     let failures_before_heal = outcomes
         .iter()
         .filter(|(at, ok)| !ok && *at < healed_at)
@@ -118,14 +108,8 @@ fn keys_split_by(port: u16) -> (String, String) {
     (mine, other)
 }
 
-#[test]
-fn a_stopped_master_fails_fast_until_its_replica_takes_over_redis() {
-    a_stopped_master_fails_fast(ServerKind::Redis);
-}
-
-#[test]
-fn a_stopped_master_fails_fast_until_its_replica_takes_over_slotgate_node() {
-    a_stopped_master_fails_fast(ServerKind::SlotgateNode);
+both_servers! {
+    a_stopped_master_fails_fast => a_stopped_master_fails_fast_until_its_replica_takes_over_slotgate_node, a_stopped_master_fails_fast_until_its_replica_takes_over_redis;
 }
 
 fn a_stopped_master_fails_fast(kind: ServerKind) {

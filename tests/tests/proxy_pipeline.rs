@@ -9,8 +9,7 @@
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::thread;
 use std::time::Duration;
 
@@ -20,9 +19,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use slotgate_protocol::resp::ReplyDecoder;
 use slotgate_protocol::Frame;
+use slotgate_tests::both_servers;
 use slotgate_tests::proxy::Slotgate;
 use slotgate_tests::redis::{ClusterSpec, RedisCluster, RedisServer, ServerKind};
-use slotgate_tests::{free_port, Client};
+use slotgate_tests::{free_port, Background, Client};
 
 /// Commands in the deep pipelines.
 const DEEP: usize = 1_000_000;
@@ -38,14 +38,8 @@ fn pipelines_bad_input_and_benchmark(kind: ServerKind) {
     benchmark(&proxy);
 }
 
-#[test]
-fn pipelines_bad_input_and_benchmark_redis() {
-    pipelines_bad_input_and_benchmark(ServerKind::Redis);
-}
-
-#[test]
-fn pipelines_bad_input_and_benchmark_slotgate_node() {
-    pipelines_bad_input_and_benchmark(ServerKind::SlotgateNode);
+both_servers! {
+    pipelines_bad_input_and_benchmark => pipelines_bad_input_and_benchmark_slotgate_node, pipelines_bad_input_and_benchmark_redis;
 }
 
 /// A random mix of commands over 600 keys (so every part of the slot space), fan-out
@@ -120,37 +114,23 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// Samples a process's resident memory every 20 ms until dropped; remembers the peak.
-struct RssWatch {
-    peak: Arc<AtomicU64>,
-    stop: Arc<AtomicBool>,
-    thread: Option<thread::JoinHandle<()>>,
-}
+/// Samples a process's resident memory every 20 ms until finished; remembers the peak.
+struct RssWatch(Background<u64>);
 
 impl RssWatch {
     fn start(pid: u32) -> RssWatch {
-        let peak = Arc::new(AtomicU64::new(rss_kib(pid)));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (p, s) = (peak.clone(), stop.clone());
-        let thread = thread::spawn(move || {
-            while !s.load(Ordering::Relaxed) {
-                p.fetch_max(rss_kib(pid), Ordering::Relaxed);
+        RssWatch(Background::spawn(move |stop| {
+            let mut peak = rss_kib(pid);
+            while !stop.load(Ordering::Relaxed) {
+                peak = peak.max(rss_kib(pid));
                 thread::sleep(Duration::from_millis(20));
             }
-        });
-        RssWatch {
-            peak,
-            stop,
-            thread: Some(thread),
-        }
+            peak.max(rss_kib(pid))
+        }))
     }
 
-    fn peak(mut self) -> u64 {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            thread.join().expect("rss sampler");
-        }
-        self.peak.load(Ordering::Relaxed)
+    fn peak(self) -> u64 {
+        self.0.finish()
     }
 }
 

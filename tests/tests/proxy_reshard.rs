@@ -6,14 +6,13 @@
 
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread;
 use std::time::Duration;
 
+use slotgate_tests::both_servers;
 use slotgate_tests::client::frame_text;
 use slotgate_tests::proxy::Slotgate;
 use slotgate_tests::redis::{ClusterSpec, RedisCluster, ServerKind};
-use slotgate_tests::{eventually, Client};
+use slotgate_tests::{eventually, Background, Client};
 
 const CLIENTS: usize = 50;
 const KEYS_PER_CLIENT: usize = 20;
@@ -28,7 +27,7 @@ struct Outcome {
 }
 
 /// Writes and reads back `key:<worker>:<i>` in a loop until `stop`.
-fn worker(port: u16, id: usize, stop: Arc<AtomicBool>) -> Outcome {
+fn worker(port: u16, id: usize, stop: &AtomicBool) -> Outcome {
     let mut client = Client::connect(port).expect("connect");
     let mut problems = Vec::new();
     let mut rounds = 0usize;
@@ -92,23 +91,16 @@ fn resharding_is_invisible(kind: ServerKind) {
     let cluster = RedisCluster::start(ClusterSpec::three_by_one(kind));
     let proxy = Slotgate::start(&[cluster.nodes[0].port], "", "");
     let masters = cluster.master_ports();
-    let stop = Arc::new(AtomicBool::new(false));
+    let port = proxy.port;
     let workers: Vec<_> = (0..CLIENTS)
-        .map(|id| {
-            let (port, stop) = (proxy.port, stop.clone());
-            thread::spawn(move || worker(port, id, stop))
-        })
+        .map(|id| Background::spawn(move |stop| worker(port, id, stop)))
         .collect();
     for (from, to) in [(masters[0], masters[1]), (masters[1], masters[2])] {
         // redis-cli refuses to reshard until every node agrees on the last move.
         eventually(Duration::from_secs(30), || cluster.check());
         reshard(from, to);
     }
-    stop.store(true, Ordering::Relaxed);
-    let outcomes: Vec<Outcome> = workers
-        .into_iter()
-        .map(|h| h.join().expect("worker"))
-        .collect();
+    let outcomes: Vec<Outcome> = workers.into_iter().map(Background::finish).collect();
     let problems: Vec<&String> = outcomes.iter().flat_map(|o| &o.problems).collect();
     assert!(
         problems.is_empty(),
@@ -134,12 +126,6 @@ fn resharding_is_invisible(kind: ServerKind) {
     }
 }
 
-#[test]
-fn resharding_behind_the_proxy_is_invisible_redis() {
-    resharding_is_invisible(ServerKind::Redis);
-}
-
-#[test]
-fn resharding_behind_the_proxy_is_invisible_slotgate_node() {
-    resharding_is_invisible(ServerKind::SlotgateNode);
+both_servers! {
+    resharding_is_invisible => resharding_behind_the_proxy_is_invisible_slotgate_node, resharding_behind_the_proxy_is_invisible_redis;
 }

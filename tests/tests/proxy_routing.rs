@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use slotgate_protocol::Frame;
+use slotgate_tests::both_servers;
 use slotgate_tests::client::frame_text;
 use slotgate_tests::proxy::Slotgate;
 use slotgate_tests::redis::{ClusterSpec, RedisCluster, ServerKind};
@@ -30,14 +31,8 @@ fn strings(frame: Frame) -> Vec<String> {
     }
 }
 
-#[test]
-fn every_routing_class_through_the_proxy_redis() {
-    every_routing_class(ServerKind::Redis);
-}
-
-#[test]
-fn every_routing_class_through_the_proxy_slotgate_node() {
-    every_routing_class(ServerKind::SlotgateNode);
+both_servers! {
+    every_routing_class => every_routing_class_through_the_proxy_slotgate_node, every_routing_class_through_the_proxy_redis;
 }
 
 fn every_routing_class(kind: ServerKind) {
