@@ -10,7 +10,7 @@ same run. Subcommands:
          plus RSS after 1,000,000 SETs.
 
 Usage: benches/load/compare.py proxy|node [--bin-dir target/release] [--quick] [--node-port 12400]
-                                          [--proxy-port 12100]
+                                          [--proxy-port 12100] [--tests set,get,mset]
 Prints a Markdown table (paste it into benches/README.md). Stops every process it started,
 by PID. Loopback only.
 """
@@ -173,14 +173,16 @@ def proxy_comparison(args, procs):
     wait_port(twem_port)
     time.sleep(1)
 
-    tests = "set,get,mset"
+    tests = args.tests
     for pipeline in (1, 16):
         n = (50000 if args.quick else 200000) * (1 if pipeline == 1 else 4)
         direct, direct_p99, direct_cpu = benchmark(ports[0], tests, pipeline, n, cluster=True, cpu_pids=backend_pids)
         backend_before = cpu_seconds(backend_pids)
         ours, ours_p99, ours_cpu = benchmark(proxy_port, tests, pipeline, n, cpu_pids=[proxy.pid])
         ours_backend_cpu = cpu_seconds(backend_pids) - backend_before
+        twem_backend_before = cpu_seconds([c.pid for c in twem_children])
         twemp, twem_p99, twem_cpu = benchmark(twem_port, tests, pipeline, n, cpu_pids=[twem.pid])
+        twem_backend_cpu = cpu_seconds([c.pid for c in twem_children]) - twem_backend_before
         rows = []
         for t in tests.split(","):
             rows.append([t.upper(), fmt_ops(ours.get(t)), fmt_ops(direct.get(t)), fmt_ops(twemp.get(t)),
@@ -188,7 +190,7 @@ def proxy_comparison(args, procs):
                          f"{ours_p99.get(t, 0):.3f} / {direct_p99.get(t, 0):.3f}",
                          f"{ours_p99.get(t, 0) - direct_p99.get(t, 0):+.3f}"])
         table(f"-P {pipeline} (n={n}; CPU s: slotgate {ours_cpu:.1f} + cluster {ours_backend_cpu:.1f}, "
-              f"twemproxy {twem_cpu:.1f}, cluster during direct {direct_cpu:.1f}; "
+              f"twemproxy {twem_cpu:.1f} + redis {twem_backend_cpu:.1f}, cluster during direct {direct_cpu:.1f}; "
               f"load average {os.getloadavg()[0]:.1f})",
               ["test", "slotgate ops/s", "direct --cluster", "twemproxy", "vs direct", "vs twemproxy",
                "p99 ms slotgate / direct", "added p99 ms"], rows)
@@ -232,6 +234,8 @@ def main():
     parser.add_argument("--bin-dir", default="target/release")
     parser.add_argument("--quick", action="store_true", help="fewer requests per test")
     parser.add_argument("--node-port", type=int, default=12400, help="node: first of the 4 ports used")
+    parser.add_argument("--tests", default="set,get,mset",
+                        help="proxy: redis-benchmark tests (one at a time gives CPU seconds per test)")
     parser.add_argument("--proxy-port", type=int, default=12100,
                         help="proxy: first of the ports used (B..B+31 and bus ports B+100..B+105)")
     args = parser.parse_args()
