@@ -233,13 +233,12 @@ impl Config {
         }
     }
 
-    /// Worker threads to run: the configured count, or one per core.
-    /// Worker threads to run. The default leaves one core to the rest of the machine: a
-    /// proxy request is mostly kernel TCP work on both of its sockets, and the clients,
-    /// the kernel's network path and often the backends share the proxy's cores, so a
-    /// worker per core only splits each backend write into smaller ones (measured on 2
-    /// cores: one worker needs a third less proxy CPU and a quarter less backend CPU per
-    /// request than two; benches/README.md).
+    /// Worker threads to run: the configured count, or one per core but one (at least one).
+    /// The default leaves a core to the rest of the machine: a proxy request is mostly
+    /// kernel TCP work on both of its sockets, the clients, the kernel's network path and
+    /// often the backends share the proxy's cores, and a worker per core only splits each
+    /// backend's batches in two (measured on 2 cores, GET -P 1: one worker needs 30% less
+    /// proxy CPU and a third less backend CPU per request than two; benches/README.md).
     pub fn workers(&self) -> usize {
         match self.proxy.workers {
             0 => std::thread::available_parallelism()
