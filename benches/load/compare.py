@@ -10,6 +10,7 @@ same run. Subcommands:
          plus RSS after 1,000,000 SETs.
 
 Usage: benches/load/compare.py proxy|node [--bin-dir target/release] [--quick] [--node-port 12400]
+                                          [--proxy-port 12100] [--tests set,get,mset]
 Prints a Markdown table (paste it into benches/README.md). Stops every process it started,
 by PID. Loopback only.
 """
@@ -145,9 +146,12 @@ def ratio(a, b):
 
 
 def proxy_comparison(args, procs):
-    ports, cluster_children = start_cluster(procs, 12100)
+    # Ports from --proxy-port B: cluster B..B+5 (bus B+100..B+105), slotgate B+10 (admin
+    # B+11), twemproxy's redis-servers B+20..B+22, twemproxy B+30 (stats B+31).
+    base = args.proxy_port
+    ports, cluster_children = start_cluster(procs, base, bus_offset=100)
     backend_pids = [c.pid for c in cluster_children]
-    proxy_port, admin_port = 12200, 12201
+    proxy_port, admin_port = base + 10, base + 11
     config = os.path.join(procs.dir, "slotgate.toml")
     # SLOTGATE_WORKERS=N sets the proxy's worker threads (default: its own, one per core).
     workers = os.environ.get("SLOTGATE_WORKERS")
@@ -157,26 +161,28 @@ def proxy_comparison(args, procs):
                 f'[cluster]\nseeds = ["127.0.0.1:{ports[0]}", "127.0.0.1:{ports[1]}"]\n')
     proxy = procs.start("slotgate", [os.path.join(args.bin_dir, "slotgate"), "--config", config])
     wait_port(proxy_port)
-    twem_ports = [12300 + i for i in range(3)]
+    twem_ports = [base + 20 + i for i in range(3)]
     twem_children = [start_redis(procs, p, ["--appendonly", "no"]) for p in twem_ports]
-    twem_port = 12310
+    twem_port = base + 30
     twem_conf = os.path.join(procs.dir, "nutcracker.yml")
     with open(twem_conf, "w") as f:
         f.write(f"pool:\n  listen: 127.0.0.1:{twem_port}\n  hash: fnv1a_64\n  distribution: ketama\n"
                 "  redis: true\n  server_connections: 1\n  servers:\n" +
                 "".join(f"   - 127.0.0.1:{p}:1\n" for p in twem_ports))
-    twem = procs.start("nutcracker", ["nutcracker", "-c", twem_conf, "-s", "12311"])
+    twem = procs.start("nutcracker", ["nutcracker", "-c", twem_conf, "-s", str(base + 31)])
     wait_port(twem_port)
     time.sleep(1)
 
-    tests = "set,get,mset"
+    tests = args.tests
     for pipeline in (1, 16):
         n = (50000 if args.quick else 200000) * (1 if pipeline == 1 else 4)
         direct, direct_p99, direct_cpu = benchmark(ports[0], tests, pipeline, n, cluster=True, cpu_pids=backend_pids)
         backend_before = cpu_seconds(backend_pids)
         ours, ours_p99, ours_cpu = benchmark(proxy_port, tests, pipeline, n, cpu_pids=[proxy.pid])
         ours_backend_cpu = cpu_seconds(backend_pids) - backend_before
+        twem_backend_before = cpu_seconds([c.pid for c in twem_children])
         twemp, twem_p99, twem_cpu = benchmark(twem_port, tests, pipeline, n, cpu_pids=[twem.pid])
+        twem_backend_cpu = cpu_seconds([c.pid for c in twem_children]) - twem_backend_before
         rows = []
         for t in tests.split(","):
             rows.append([t.upper(), fmt_ops(ours.get(t)), fmt_ops(direct.get(t)), fmt_ops(twemp.get(t)),
@@ -184,7 +190,7 @@ def proxy_comparison(args, procs):
                          f"{ours_p99.get(t, 0):.3f} / {direct_p99.get(t, 0):.3f}",
                          f"{ours_p99.get(t, 0) - direct_p99.get(t, 0):+.3f}"])
         table(f"-P {pipeline} (n={n}; CPU s: slotgate {ours_cpu:.1f} + cluster {ours_backend_cpu:.1f}, "
-              f"twemproxy {twem_cpu:.1f}, cluster during direct {direct_cpu:.1f}; "
+              f"twemproxy {twem_cpu:.1f} + redis {twem_backend_cpu:.1f}, cluster during direct {direct_cpu:.1f}; "
               f"load average {os.getloadavg()[0]:.1f})",
               ["test", "slotgate ops/s", "direct --cluster", "twemproxy", "vs direct", "vs twemproxy",
                "p99 ms slotgate / direct", "added p99 ms"], rows)
@@ -228,6 +234,10 @@ def main():
     parser.add_argument("--bin-dir", default="target/release")
     parser.add_argument("--quick", action="store_true", help="fewer requests per test")
     parser.add_argument("--node-port", type=int, default=12400, help="node: first of the 4 ports used")
+    parser.add_argument("--tests", default="set,get,mset",
+                        help="proxy: redis-benchmark tests (one at a time gives CPU seconds per test)")
+    parser.add_argument("--proxy-port", type=int, default=12100,
+                        help="proxy: first of the ports used (B..B+31 and bus ports B+100..B+105)")
     args = parser.parse_args()
     procs = Procs()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))

@@ -14,9 +14,9 @@
 //! - [`error`]: every client-visible error and its RESP reply, in one place.
 //!
 //! The life of a request:
-//! 1. **accept** — each worker thread (one per core, each its own single-threaded runtime)
-//!    accepts on its own duplicate of the one listening socket; [`server`] admits the connection
-//!    (`max_clients`) and starts a [`session`] on that thread.
+//! 1. **accept** — each worker thread (by default one per core but one; each its own
+//!    single-threaded runtime) accepts on its own duplicate of the one listening socket;
+//!    [`server`] admits the connection (`max_clients`) and starts a [`session`] on that thread.
 //! 2. **parse** — the session takes every complete request from its read buffer at once
 //!    (zero-copy `Bytes` arguments, size limits enforced by the decoder).
 //! 3. **route** — [`router::plan`] looks the command up and picks a plan from its routing
@@ -63,7 +63,7 @@ use crate::config::Config;
 use crate::health::HealthTable;
 use crate::server::Proxy;
 
-/// Runs the proxy until SIGINT or SIGTERM, thread per core: each worker thread runs its own
+/// Runs the proxy until SIGINT or SIGTERM, a thread per worker: each worker thread runs its own
 /// single-threaded runtime, accepts on its own copy of the one listening socket (whichever
 /// worker wakes first takes a client) and owns its share of the backend connections, so a
 /// request never wakes another thread on its way to the backend and back. Worker 0, on the

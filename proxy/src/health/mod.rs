@@ -16,6 +16,7 @@
 pub mod probe;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -174,6 +175,9 @@ impl State {
 pub struct HealthTable {
     trackers: Mutex<HashMap<String, Tracker>>,
     snapshot: ArcSwap<HashMap<String, NodeStatus>>,
+    /// Whether the snapshot marks any node down: the data path asks [`HealthTable::is_down`]
+    /// for every request, and this spares it the map lookup while every node is up.
+    any_down: AtomicBool,
     /// Signalled when a master goes down or a node becomes master: refresh the topology.
     topology_changed: Notify,
     /// Signalled by a passive failure: probe now.
@@ -192,10 +196,12 @@ impl HealthTable {
 
     /// Whether `addr` is known to be down (unknown nodes are not).
     pub fn is_down(&self, addr: &str) -> bool {
-        self.snapshot
-            .load()
-            .get(addr)
-            .is_some_and(|s| s.state == State::Down)
+        self.any_down.load(Ordering::Acquire)
+            && self
+                .snapshot
+                .load()
+                .get(addr)
+                .is_some_and(|s| s.state == State::Down)
     }
 
     /// The state of `addr`, `None` while it is not tracked.
@@ -276,12 +282,14 @@ impl HealthTable {
     }
 
     fn publish(&self) {
-        let snapshot = self
+        let snapshot: HashMap<String, NodeStatus> = self
             .lock()
             .iter()
             .map(|(a, t)| (a.clone(), t.status.clone()))
             .collect();
+        let any_down = snapshot.values().any(|s| s.state == State::Down);
         self.snapshot.store(Arc::new(snapshot));
+        self.any_down.store(any_down, Ordering::Release);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Tracker>> {

@@ -44,6 +44,8 @@ pub struct Routed {
     /// The command only reads (the table's `readonly` flag): the read policy may send it to
     /// a replica.
     pub read: bool,
+    /// The command writes (the table's `write` flag): WAIT asks about its shard later.
+    pub write: bool,
 }
 
 /// Routes one request.
@@ -55,11 +57,13 @@ pub fn plan(args: &[Bytes]) -> Routed {
                 name: "",
                 plan: Plan::Fail(ProxyError::Command(err.to_string())),
                 read: false,
+                write: false,
             }
         }
     };
     let name = command.name();
     let read = command.spec.flags.contains(Flags::READONLY);
+    let write = command.is_write();
     let routing = command.routing();
     let slot = match slot_of(&command) {
         Ok(slot) => slot,
@@ -69,6 +73,7 @@ pub fn plan(args: &[Bytes]) -> Routed {
                 name,
                 plan: Plan::Fail(ProxyError::CrossSlot),
                 read,
+                write,
             }
         }
     };
@@ -85,7 +90,12 @@ pub fn plan(args: &[Bytes]) -> Routed {
         Routing::Pinned(pin) => Plan::Pinned(pin, slot),
         Routing::Unsupported => unsupported(name),
     };
-    Routed { name, plan, read }
+    Routed {
+        name,
+        plan,
+        read,
+        write,
+    }
 }
 
 /// The request's slot. Commands whose only key is the first argument (GET, SET, INCR, …

@@ -41,7 +41,7 @@ impl Session {
         match routed.plan {
             Plan::Local => self.local(name, &args),
             Plan::Slot(slot) => {
-                if is_write(name) {
+                if routed.write {
                     self.wrote(slot);
                 }
                 self.single(self.slot_route(slot, routed.read), &args)
@@ -243,12 +243,11 @@ impl Session {
             return self.complete(tag, ProxyError::BackendDown.reply());
         }
         let wait = Duration::from_millis(25) * u32::from(part.attempts.min(8));
-        self.retries.push((Instant::now() + wait, tag));
+        self.retries.push((self.queue.now() + wait, tag));
     }
 
     /// Re-sends due retries and fails requests past their deadline.
-    pub(super) fn on_tick(&mut self) {
-        let now = Instant::now();
+    pub(super) fn on_tick(&mut self, now: Instant) {
         if !self.retries.is_empty() {
             self.routes = self.proxy.cluster.routes();
             let (due, later): (Vec<_>, Vec<_>) =
@@ -406,13 +405,6 @@ fn merger_for(merge: Merge) -> Merger {
         Merge::AndFlags => Merger::AndFlags,
         Merge::Scan => Merger::Pass,
     }
-}
-
-/// Whether the command `name` (a full name from the command table) writes.
-fn is_write(name: &str) -> bool {
-    slotgate_protocol::command::table()
-        .lookup(name.as_bytes())
-        .is_some_and(|spec| spec.is_write())
 }
 
 /// Whether a read sent to a replica should be repeated on the master: the replica could

@@ -58,6 +58,18 @@ struct ClientState {
     name: String,
 }
 
+/// What woke a session's turn.
+enum Event {
+    /// Backend replies arrived (in the session's reply buffer).
+    Replies,
+    /// A pub/sub frame.
+    Push(Bytes),
+    /// Bytes read from the client (0: it closed the connection).
+    Read(usize),
+    /// The timer: deadlines, retries, the idle timeout.
+    Tick,
+}
+
 /// One client's state.
 struct Session {
     proxy: Arc<Proxy>,
@@ -164,24 +176,31 @@ impl Session {
                 self.queue.is_empty() && input.is_empty() && self.proxy.clients.draining();
             let idle_timeout = self.config.proxy.idle_timeout;
             let timers = !self.queue.is_empty() || !idle_timeout.is_zero();
-            tokio::select! {
+            let event = tokio::select! {
                 biased;
-                _ = rx.recv_many(&mut replies, 256) => replies.drain(..).for_each(|reply| self.on_reply(reply)),
-                frame = self.pubsub.next() => self.on_push(frame),
-                read = stream.read_buf(&mut input), if readable => {
-                    let read = read?;
-                    if read == 0 {
-                        return Ok(());
-                    }
-                    crate::metrics::metrics().bytes_in(read);
-                    last_input = Instant::now();
-                }
+                _ = rx.recv_many(&mut replies, 256) => Event::Replies,
+                frame = self.pubsub.next() => Event::Push(frame),
+                read = stream.read_buf(&mut input), if readable => Event::Read(read?),
                 _ = std::future::ready(()), if drained => return Ok(()),
-                _ = tick.tick(), if timers => {
-                    if !idle_timeout.is_zero() && self.queue.is_empty() && last_input.elapsed() > idle_timeout {
+                _ = tick.tick(), if timers => Event::Tick,
+            };
+            // One clock read per turn serves every request and reply it handles.
+            let now = Instant::now();
+            self.queue.set_clock(now);
+            match event {
+                Event::Replies => replies.drain(..).for_each(|reply| self.on_reply(reply)),
+                Event::Push(frame) => self.on_push(frame),
+                Event::Read(0) => return Ok(()),
+                Event::Read(read) => {
+                    crate::metrics::metrics().bytes_in(read);
+                    last_input = now;
+                }
+                Event::Tick => {
+                    let idle = now.saturating_duration_since(last_input);
+                    if !idle_timeout.is_zero() && self.queue.is_empty() && idle > idle_timeout {
                         return Ok(());
                     }
-                    self.on_tick();
+                    self.on_tick(now);
                 }
             }
         }
@@ -193,7 +212,7 @@ impl Session {
             return;
         }
         self.config = self.proxy.config.load_full();
-        self.deadline = Instant::now() + self.config.cluster.request_timeout;
+        self.deadline = self.queue.now() + self.config.cluster.request_timeout;
         self.routes = self.proxy.cluster.routes();
         let mut taken = 0;
         while self.queue.len() < self.config.proxy.max_pending && !self.closing {

@@ -145,6 +145,9 @@ struct Label {
 /// The queue; entries are addressed by sequence number.
 #[derive(Debug, Default)]
 pub struct ReplyQueue {
+    /// The time of the session's current turn (see [`Self::set_clock`]): arrivals, ready
+    /// times and latencies read this instead of the clock, once per turn, not per request.
+    clock: Option<Instant>,
     entries: VecDeque<Entry>,
     /// Sequence number of the front entry.
     front: u64,
@@ -155,6 +158,16 @@ pub struct ReplyQueue {
 }
 
 impl ReplyQueue {
+    /// Sets the time of the session's current turn.
+    pub fn set_clock(&mut self, now: Instant) {
+        self.clock = Some(now);
+    }
+
+    /// The time of the current turn (the clock itself before the first turn).
+    pub fn now(&self) -> Instant {
+        self.clock.unwrap_or_else(Instant::now)
+    }
+
     /// Appends an entry and returns its sequence number.
     pub fn push(&mut self, entry: Entry) -> u64 {
         self.entries.push_back(entry);
@@ -166,7 +179,7 @@ impl ReplyQueue {
     pub fn label(&mut self, command: &'static str) {
         self.next_label = Some(Label {
             command,
-            arrived: Instant::now(),
+            arrived: self.now(),
             ready: None,
             route: None,
         });
@@ -203,7 +216,7 @@ impl ReplyQueue {
         if let Entry::Waiting(work) = std::mem::replace(entry, Entry::Done(reply)) {
             if let Some(Some(label)) = self.labels.get_mut(index) {
                 label.route = Some(work.first.route);
-                label.ready = Some(Instant::now());
+                label.ready = Some(self.clock.unwrap_or_else(Instant::now));
             }
         }
     }
@@ -212,7 +225,7 @@ impl ReplyQueue {
     /// (arrival → reply written) and logging those whose execution took longer than `slow`
     /// (their node as `routes` name it).
     pub fn flush(&mut self, out: &mut BytesMut, slow: Duration, routes: &Routes) {
-        let now = Instant::now();
+        let now = self.now();
         while let Some(Entry::Done(reply)) = self.entries.front() {
             out.extend_from_slice(reply);
             if let Some(label) = self.labels.pop_front().flatten() {
