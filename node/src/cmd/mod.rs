@@ -20,6 +20,7 @@ pub(crate) mod help;
 mod keys;
 mod lcs;
 mod lists;
+mod long_double;
 mod pubsub;
 mod scans;
 mod server;

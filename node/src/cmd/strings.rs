@@ -1,11 +1,11 @@
 //! String commands: SET family, GET family, counters, APPEND, ranges, LCS.
 
 use bytes::{Bytes, BytesMut};
-use slotgate_protocol::resp::format_double;
 use slotgate_protocol::Frame;
 
-use super::args::{float, int, owned, read, upper};
+use super::args::{int, owned, read, upper};
 use super::flag::{DENYOOM, WRITE};
+use super::long_double::LongDouble;
 use super::{spec, Ctx, Reply, Spec};
 use crate::db::{Entry, Value};
 use crate::reply::{bulk, err, int as integer};
@@ -294,17 +294,17 @@ fn incr(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     Ok(integer(n))
 }
 
+/// INCRBYFLOAT in C `long double`, as Redis computes it (see [`LongDouble`]).
 fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    let by = float(&args[2])?;
     let current = match get_str(ctx, &args[1])? {
-        None => 0.0,
-        Some(v) => float(&v)?,
+        None => LongDouble::default(),
+        Some(v) => LongDouble::parse(&v).ok_or_else(err::not_float)?,
     };
-    let n = current + by;
-    if !n.is_finite() {
-        return Err(Frame::error("ERR increment would produce NaN or Infinity"));
-    }
-    let text = Bytes::from(format_double(n));
+    let by = LongDouble::parse(&args[2]).ok_or_else(err::not_float)?;
+    let sum = current
+        .checked_add(by)
+        .ok_or_else(|| Frame::error("ERR increment would produce NaN or Infinity"))?;
+    let text = Bytes::from(sum.to_human());
     store(ctx, &args[1], text.clone(), None, true);
     ctx.propagate_as(vec![
         Bytes::from_static(b"SET"),
