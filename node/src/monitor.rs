@@ -14,6 +14,7 @@ use slotgate_protocol::Frame;
 use crate::client::{Client, Mailbox};
 use crate::cmd::flag::NOAUTH;
 use crate::cmd::{spec, Ctx, Reply, Spec};
+use crate::config::ClientClass;
 use crate::state::{now_us, State};
 
 pub const COMMANDS: &[Spec] = &[spec("monitor", 1, NOAUTH, monitor)];
@@ -70,7 +71,8 @@ pub fn feed(state: &mut State, client: &mut Client, flags: Flags, args: &[Bytes]
     let line = line(now_us(), client, args);
     let size = line.len();
     let frame = Frame::Simple(Bytes::from(line));
-    let limit = crate::cmd::output_limit(state, "slave");
+    // Redis counts a monitor as a normal client (`getClientType`), not a replica.
+    let limit = crate::cmd::output_limit(state, ClientClass::Normal);
     state.monitors.0.retain(|(id, mailbox)| {
         if *id == client.id {
             client.own_feed.push(frame.clone());

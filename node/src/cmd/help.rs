@@ -1,5 +1,5 @@
 //! The HELP texts of the subcommand containers, verbatim from Redis 7.0 (`CLIENT HELP`,
-//! `OBJECT HELP`, `PUBSUB HELP`, `SLOWLOG HELP`), one reply line per text line.
+//! `OBJECT HELP`, `PUBSUB HELP`, `SLOWLOG HELP`, `CONFIG HELP`), one reply line per text line.
 
 use bytes::Bytes;
 use slotgate_protocol::Frame;
@@ -117,3 +117,17 @@ RESET\n\
 HELP\n\
 \x20   Prints this help.\n\
 ";
+
+/// `CONFIG HELP`.
+pub const CONFIG: &str = "\
+CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\n\
+GET <pattern>\n\
+\x20   Return parameters matching the glob-like <pattern> and their values.\n\
+SET <directive> <value>\n\
+\x20   Set the configuration <directive> to <value>.\n\
+RESETSTAT\n\
+\x20   Reset statistics reported by the INFO command.\n\
+REWRITE\n\
+\x20   Rewrite the configuration file.\n\
+HELP\n\
+\x20   Prints this help.\n";
