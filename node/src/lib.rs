@@ -17,6 +17,7 @@
 //! - [`memory`]: allocation accounting and `maxmemory` eviction.
 //! - [`info`]: the INFO sections.
 //! - [`monitor`]: MONITOR clients and the lines fed to them.
+//! - [`obuf`]: output buffer limits on a connection's replies.
 //! - [`pause`]: CLIENT PAUSE / UNPAUSE and a manual failover's write pause.
 //! - [`slowlog`]: SLOWLOG entries.
 //! - [`reply`]: RESP2/RESP3 reply encoding and Redis's error texts.
@@ -37,6 +38,7 @@ pub mod glob;
 pub mod info;
 pub mod memory;
 pub mod monitor;
+pub mod obuf;
 pub mod pause;
 pub mod pubsub;
 pub mod rdb;
