@@ -204,6 +204,30 @@ fn monitor_outcomes(kind: ServerKind) -> Vec<String> {
         &["auth", "user", "secret"],
         &["HELLO", "2", "AUTH", "default", "secret", "SETNAME", "me"],
         &["HELLO", "2", "SETNAME", "auth"],
+        &[
+            "MIGRATE",
+            "127.0.0.1",
+            "1",
+            "nokey",
+            "0",
+            "10",
+            "AUTH",
+            "secret",
+        ],
+        &[
+            "MIGRATE",
+            "127.0.0.1",
+            "1",
+            "",
+            "0",
+            "10",
+            "COPY",
+            "AUTH2",
+            "u",
+            "secret",
+            "KEYS",
+            "nokey",
+        ],
         &["SELECT", "2"],
         &["MULTI"],
         &["SET", "a", "1"],
@@ -265,6 +289,9 @@ fn monitor_streams_commands_like_redis() {
     ));
     assert!(shown(
         r#"[0 127.0.0.1:PORT] "auth" "(redacted)" "(redacted)""#
+    ));
+    assert!(shown(
+        r#"[0 127.0.0.1:PORT] "MIGRATE" "127.0.0.1" "1" "nokey" "0" "10" "AUTH" "(redacted)""#
     ));
     assert!(shown("monitor in CLIENT LIST: [\"flags=O\"]"));
     assert!(!ours
