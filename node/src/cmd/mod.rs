@@ -20,6 +20,7 @@ pub(crate) mod help;
 mod keys;
 mod lcs;
 mod lists;
+mod lolwut;
 mod long_double;
 mod pubsub;
 mod scans;
@@ -108,6 +109,7 @@ const FAMILIES: &[&[Spec]] = &[
     tx::COMMANDS,
     crate::replication::COMMANDS,
     crate::monitor::COMMANDS,
+    lolwut::COMMANDS,
 ];
 
 fn table() -> &'static Map<&'static [u8], &'static Spec> {
