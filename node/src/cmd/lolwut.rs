@@ -1,6 +1,7 @@
 //! LOLWUT: Redis 7.0's computer art. `VERSION 5` draws Georg Nees's "Schotter" (squares
-//! that rotate and shift more, at random, row after row) in Braille characters; every
-//! other version prints the version line, as Redis 7.0's unstable LOLWUT does.
+//! that rotate and shift more, at random, row after row) in Braille characters; `VERSION
+//! 6` a random city skyline in terminal colours; every other version prints the version
+//! line, as Redis 7.0's unstable LOLWUT does.
 
 use bytes::Bytes;
 use rand::Rng;
@@ -24,6 +25,7 @@ fn lolwut(_: &mut Ctx, args: &[Bytes]) -> Reply {
     };
     let text = match version {
         5 => schotter(rest)?,
+        6 => skyline(rest)?,
         _ => format!("Redis ver. {VERSION}\n"),
     };
     Ok(Frame::Verbatim(*b"txt", Bytes::from(text)))
@@ -31,11 +33,7 @@ fn lolwut(_: &mut Ctx, args: &[Bytes]) -> Reply {
 
 /// `LOLWUT VERSION 5 [columns [squares-per-row [squares-per-column]]]`.
 fn schotter(args: &[Bytes]) -> Result<String, Frame> {
-    let mut settings = [66, 8, 12];
-    for (setting, arg) in settings.iter_mut().zip(args) {
-        *setting = int(arg)?;
-    }
-    let [cols, per_row, per_col] = settings;
+    let [cols, per_row, per_col] = settings(args, [66, 8, 12])?;
     let canvas = draw_schotter(
         cols.clamp(1, 1000),
         per_row.clamp(1, 200),
@@ -43,23 +41,46 @@ fn schotter(args: &[Bytes]) -> Result<String, Frame> {
     );
     Ok(format!(
         "{}\nGeorg Nees - schotter, plotter on paper, 1968. Redis ver. {VERSION}\n",
-        canvas.render()
+        canvas.render_braille()
     ))
 }
 
-/// A black and white picture.
+/// `LOLWUT VERSION 6 [columns [rows]]`.
+fn skyline(args: &[Bytes]) -> Result<String, Frame> {
+    let [cols, rows] = settings(args, [80, 20])?;
+    let mut canvas = Canvas::new(cols.clamp(1, 1000), rows.clamp(1, 1000), WHITE);
+    draw_skyline(&mut canvas);
+    Ok(format!(
+        "{}\nDedicated to the 8 bit game developers of past and present.\nOriginal 8 bit image from Plaguemon by hikikomori. Redis ver. {VERSION}\n",
+        canvas.render_colours()
+    ))
+}
+
+/// The optional integer arguments over their defaults.
+fn settings<const N: usize>(args: &[Bytes], defaults: [i64; N]) -> Result<[i64; N], Frame> {
+    let mut values = defaults;
+    for (value, arg) in values.iter_mut().zip(args) {
+        *value = int(arg)?;
+    }
+    Ok(values)
+}
+
+const BLACK: u8 = 0;
+const WHITE: u8 = 3;
+
+/// A picture in four colours: black, two greys, white.
 struct Canvas {
     width: i64,
     height: i64,
-    pixels: Vec<bool>,
+    pixels: Vec<u8>,
 }
 
 impl Canvas {
-    fn new(width: i64, height: i64) -> Canvas {
+    fn new(width: i64, height: i64, background: u8) -> Canvas {
         Canvas {
             width,
             height,
-            pixels: vec![false; (width * height).max(0) as usize],
+            pixels: vec![background; (width * height).max(0) as usize],
         }
     }
 
@@ -67,14 +88,18 @@ impl Canvas {
         (0..self.width).contains(&x) && (0..self.height).contains(&y)
     }
 
-    fn set(&mut self, x: i64, y: i64) {
+    fn set(&mut self, x: i64, y: i64, colour: u8) {
         if self.inside(x, y) {
-            self.pixels[(x + y * self.width) as usize] = true;
+            self.pixels[(x + y * self.width) as usize] = colour;
         }
     }
 
-    fn get(&self, x: i64, y: i64) -> bool {
-        self.inside(x, y) && self.pixels[(x + y * self.width) as usize]
+    fn get(&self, x: i64, y: i64) -> u8 {
+        if self.inside(x, y) {
+            self.pixels[(x + y * self.width) as usize]
+        } else {
+            BLACK
+        }
     }
 
     /// Bresenham's line.
@@ -83,7 +108,7 @@ impl Canvas {
         let (sx, sy) = (if x1 < x2 { 1 } else { -1 }, if y1 < y2 { 1 } else { -1 });
         let mut err = dx - dy;
         loop {
-            self.set(x1, y1);
+            self.set(x1, y1, 1);
             if x1 == x2 && y1 == y2 {
                 break;
             }
@@ -118,8 +143,8 @@ impl Canvas {
         }
     }
 
-    /// Braille characters, one per 2×4 pixels, rows joined by newlines.
-    fn render(&self) -> String {
+    /// Braille characters, one per 2×4 pixels (set: not black), rows joined by newlines.
+    fn render_braille(&self) -> String {
         let mut text = String::new();
         for y in (0..self.height).step_by(4) {
             for x in (0..self.width).step_by(2) {
@@ -136,7 +161,7 @@ impl Canvas {
                 let byte = dots
                     .iter()
                     .enumerate()
-                    .filter(|(_, (dx, dy))| self.get(x + dx, y + dy))
+                    .filter(|(_, (dx, dy))| self.get(x + dx, y + dy) != BLACK)
                     .fold(0u32, |acc, (bit, _)| acc | 1 << bit);
                 text.push(char::from_u32(0x2800 + byte).unwrap_or(' '));
             }
@@ -146,6 +171,110 @@ impl Canvas {
         }
         text
     }
+
+    /// One space per pixel in its terminal colours, rows joined by newlines.
+    fn render_colours(&self) -> String {
+        let mut text = String::new();
+        for y in 0..self.height {
+            for x in 0..self.width {
+                let escape = match self.get(x, y) {
+                    1 => "0;90;100m",
+                    2 => "0;37;47m",
+                    WHITE => "0;97;107m",
+                    _ => "0;30;40m",
+                };
+                text.push_str(&format!("\x1b[{escape} \x1b[0m"));
+            }
+            if y != self.height - 1 {
+                text.push('\n');
+            }
+        }
+        text
+    }
+}
+
+/// One building: its left edge, size, colour and whether it has lit windows.
+struct Skyscraper {
+    left: i64,
+    width: i64,
+    height: i64,
+    colour: u8,
+    windows: bool,
+}
+
+impl Skyscraper {
+    /// Draws it standing on the bottom row, the roof two pixels narrower on each side,
+    /// windows two pixels wide in random greys.
+    fn draw(&self, canvas: &mut Canvas, rng: &mut impl Rng) {
+        let bottom = canvas.height - 1;
+        let top = bottom - self.height + 1;
+        let right = self.left + self.width;
+        for y in (top..=bottom).rev() {
+            for x in self.left..right {
+                if y == top && (x <= self.left + 1 || x >= right - 2) {
+                    continue;
+                }
+                let mut colour = self.colour;
+                let inner = x > self.left + 1 && x < right - 2 && y > top + 1 && y < bottom - 1;
+                if self.windows && inner {
+                    let (relx, rely) = (x - (self.left + 1), y - (top + 1));
+                    if (relx / 2) % 2 != 0 && rely % 2 != 0 {
+                        colour = if relx % 2 != 0 {
+                            canvas.get(x - 1, y)
+                        } else {
+                            loop {
+                                let pick = 1 + rng.gen_range(0..2);
+                                if pick != self.colour {
+                                    break pick;
+                                }
+                            }
+                        };
+                    }
+                }
+                canvas.set(x, y, colour);
+            }
+        }
+    }
+}
+
+/// Two rows of grey buildings (the lighter behind), then black ones with windows.
+fn draw_skyline(canvas: &mut Canvas) {
+    let mut rng = rand::thread_rng();
+    let h = canvas.height;
+    for colour in [2, 1] {
+        let mut offset = -10;
+        while offset < canvas.width {
+            offset += rng.gen_range(0..8);
+            let width = 10 + rng.gen_range(0..9);
+            let spread = if colour == 2 { 2 } else { 3 };
+            let building = Skyscraper {
+                left: offset,
+                width,
+                height: h / 2 + rng.gen_range(0..h) / spread,
+                colour,
+                windows: false,
+            };
+            building.draw(canvas, &mut rng);
+            offset += if colour == 2 { width / 2 } else { width + 1 };
+        }
+    }
+    let mut offset = -10;
+    while offset < canvas.width {
+        offset += rng.gen_range(0..8);
+        let mut width = 5 + rng.gen_range(0..14);
+        if width % 4 != 0 {
+            width += width % 3;
+        }
+        let building = Skyscraper {
+            left: offset,
+            width,
+            height: h / 3 + rng.gen_range(0..h) / 2,
+            colour: BLACK,
+            windows: true,
+        };
+        building.draw(canvas, &mut rng);
+        offset += width + 5;
+    }
 }
 
 /// Rows of squares, each row past the second turned and shifted more at random.
@@ -154,7 +283,7 @@ fn draw_schotter(cols: i64, per_row: i64, per_col: i64) -> Canvas {
     let padding = if width > 4 { 2 } else { 0 };
     let side = (width - padding * 2) as f32 / per_row as f32;
     let height = (side * per_col as f32) as i64 + padding * 2;
-    let mut canvas = Canvas::new(width, height);
+    let mut canvas = Canvas::new(width, height, BLACK);
     let mut rng = rand::thread_rng();
     for y in 0..per_col {
         for x in 0..per_row {
