@@ -209,7 +209,12 @@ pub(super) static PARAMS: &[Param] = &[
         Kind::Memory(0, LLONG_MAX as u64),
         true,
     ),
+    // The node frees synchronously whatever these say.
+    p("lazyfree-lazy-eviction", "no", Kind::Bool, true),
+    p("lazyfree-lazy-expire", "no", Kind::Bool, true),
+    p("lazyfree-lazy-server-del", "no", Kind::Bool, true),
     p("lazyfree-lazy-user-del", "no", Kind::Bool, true),
+    p("lazyfree-lazy-user-flush", "no", Kind::Bool, true),
     p("activerehashing", "yes", Kind::Bool, true),
 ];
 
