@@ -338,7 +338,8 @@ impl Conn {
             }
         }
         self.query_limit = state.config.get_int("client-query-buffer-limit") as usize;
-        self.output_limit = state.config.output_limit(if client.in_pubsub_mode() {
+        // Redis's `getClientType`: any subscription makes a pub/sub client (RESP3 too).
+        self.output_limit = state.config.output_limit(if client.subscriptions() > 0 {
             ClientClass::PubSub
         } else {
             ClientClass::Normal
