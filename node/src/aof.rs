@@ -186,7 +186,7 @@ fn recreate(key: &Bytes, value: &Value) -> Vec<Vec<Bytes>> {
             .collect()
     };
     match value {
-        Value::Str(s) => vec![[cmd("SET"), vec![s.clone()]].concat()],
+        Value::Str(s) | Value::RawStr(s) => vec![[cmd("SET"), vec![s.clone()]].concat()],
         Value::List(l) => chunked("RPUSH", l.iter().cloned().collect(), 1),
         Value::Set(s) => chunked("SADD", s.iter().cloned().collect(), 1),
         Value::Hash(h) => chunked(

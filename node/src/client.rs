@@ -79,6 +79,8 @@ pub struct Client {
     pub reply_off: bool,
     /// CLIENT REPLY SKIP: the next command's reply is dropped.
     pub skip_next_reply: bool,
+    /// CLIENT NO-EVICT ON (shown as flag `e`; the node never evicts clients).
+    pub no_evict: bool,
     /// Replaying the AOF: no auth, no propagation.
     pub loading: bool,
     /// ASKING / READONLY (cluster mode).
@@ -115,6 +117,7 @@ impl Client {
             close: false,
             reply_off: false,
             skip_next_reply: false,
+            no_evict: false,
             loading: false,
             cluster: Default::default(),
             own_feed: Vec::new(),

@@ -2,181 +2,15 @@
 //! as one table of parameters (name, default, kind, runtime-changeable) so that start-up
 //! parsing, `CONFIG GET/SET/REWRITE` and `INFO` all read the same truth.
 
+mod output_limits;
+mod params;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// What values a parameter accepts, and how it is normalised for `CONFIG GET`.
-#[derive(Debug, Clone, Copy)]
-enum Kind {
-    Bool,
-    Int(i64, i64),
-    /// Sizes like `64mb`; stored as a plain byte count.
-    Memory,
-    Enum(&'static [&'static str]),
-    Str,
-}
-
-/// One known parameter.
-struct Param {
-    name: &'static str,
-    default: &'static str,
-    kind: Kind,
-    mutable: bool,
-}
-
-const fn p(name: &'static str, default: &'static str, kind: Kind, mutable: bool) -> Param {
-    Param {
-        name,
-        default,
-        kind,
-        mutable,
-    }
-}
-
-const POLICIES: &[&str] = &[
-    "volatile-lru",
-    "volatile-lfu",
-    "volatile-random",
-    "volatile-ttl",
-    "allkeys-lru",
-    "allkeys-lfu",
-    "allkeys-random",
-    "noeviction",
-];
-const MAX: i64 = i64::MAX;
-
-/// Every parameter the node knows, in `CONFIG REWRITE` order.
-static PARAMS: &[Param] = &[
-    p("port", "6379", Kind::Int(0, 65535), false),
-    p("bind", "* -::*", Kind::Str, false),
-    p("dir", "", Kind::Str, false),
-    p("save", "3600 1 300 100 60 10000", Kind::Str, true),
-    p("dbfilename", "dump.rdb", Kind::Str, true),
-    p("appendonly", "no", Kind::Bool, true),
-    p("appendfilename", "appendonly.aof", Kind::Str, false),
-    p("appenddirname", "appendonlydir", Kind::Str, false),
-    p(
-        "appendfsync",
-        "everysec",
-        Kind::Enum(&["always", "everysec", "no"]),
-        true,
-    ),
-    p("aof-load-truncated", "yes", Kind::Bool, true),
-    p(
-        "auto-aof-rewrite-percentage",
-        "100",
-        Kind::Int(0, MAX),
-        true,
-    ),
-    p("auto-aof-rewrite-min-size", "67108864", Kind::Memory, true),
-    p("requirepass", "", Kind::Str, true),
-    p("masterauth", "", Kind::Str, true),
-    p("masteruser", "", Kind::Str, true),
-    p("protected-mode", "yes", Kind::Bool, true),
-    p("maxclients", "10000", Kind::Int(1, MAX), true),
-    p("timeout", "0", Kind::Int(0, MAX), true),
-    p("tcp-keepalive", "300", Kind::Int(0, MAX), true),
-    p("tcp-backlog", "511", Kind::Int(0, MAX), false),
-    p("databases", "16", Kind::Int(1, 1 << 20), false),
-    p("maxmemory", "0", Kind::Memory, true),
-    p("maxmemory-policy", "noeviction", Kind::Enum(POLICIES), true),
-    p("maxmemory-samples", "5", Kind::Int(1, 64), true),
-    p(
-        "loglevel",
-        "notice",
-        Kind::Enum(&["debug", "verbose", "notice", "warning", "nothing"]),
-        true,
-    ),
-    p("logfile", "", Kind::Str, false),
-    p("daemonize", "no", Kind::Bool, false),
-    p(
-        "supervised",
-        "no",
-        Kind::Enum(&["no", "upstart", "systemd", "auto"]),
-        false,
-    ),
-    p("pidfile", "", Kind::Str, false),
-    p("hz", "10", Kind::Int(1, 500), true),
-    p(
-        "client-output-buffer-limit",
-        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
-        Kind::Str,
-        true,
-    ),
-    p(
-        "client-query-buffer-limit",
-        "1073741824",
-        Kind::Memory,
-        true,
-    ),
-    p("proto-max-bulk-len", "536870912", Kind::Memory, true),
-    p("cluster-enabled", "no", Kind::Bool, false),
-    p("cluster-config-file", "nodes.conf", Kind::Str, false),
-    p("cluster-node-timeout", "15000", Kind::Int(0, MAX), true),
-    p("cluster-port", "0", Kind::Int(0, 65535), false),
-    p("cluster-require-full-coverage", "yes", Kind::Bool, true),
-    p(
-        "cluster-replica-validity-factor",
-        "10",
-        Kind::Int(0, MAX),
-        true,
-    ),
-    p("cluster-migration-barrier", "1", Kind::Int(0, MAX), true),
-    p("cluster-allow-reads-when-down", "no", Kind::Bool, true),
-    p("cluster-announce-ip", "", Kind::Str, true),
-    p("cluster-announce-port", "0", Kind::Int(0, 65535), true),
-    p("cluster-announce-bus-port", "0", Kind::Int(0, 65535), true),
-    p("cluster-announce-hostname", "", Kind::Str, true),
-    p("cluster-allow-replica-migration", "yes", Kind::Bool, true),
-    p("cluster-replica-no-failover", "no", Kind::Bool, true),
-    p(
-        "cluster-allow-pubsubshard-when-down",
-        "yes",
-        Kind::Bool,
-        true,
-    ),
-    p("replica-read-only", "yes", Kind::Bool, true),
-    p("replicaof", "", Kind::Str, false),
-    p("repl-backlog-size", "1048576", Kind::Memory, true),
-    p("repl-ping-replica-period", "10", Kind::Int(1, MAX), true),
-    p("repl-timeout", "60", Kind::Int(1, MAX), true),
-    p("replica-priority", "100", Kind::Int(0, MAX), true),
-    p("notify-keyspace-events", "", Kind::Str, true),
-    p("slowlog-log-slower-than", "10000", Kind::Int(-1, MAX), true),
-    p("slowlog-max-len", "128", Kind::Int(0, MAX), true),
-    p("latency-monitor-threshold", "0", Kind::Int(0, MAX), true),
-    p("list-max-listpack-size", "-2", Kind::Int(-5, MAX), true),
-    p("list-compress-depth", "0", Kind::Int(0, MAX), true),
-    p("hash-max-listpack-entries", "512", Kind::Int(0, MAX), true),
-    p("hash-max-listpack-value", "64", Kind::Int(0, MAX), true),
-    p("set-max-intset-entries", "512", Kind::Int(0, MAX), true),
-    p("zset-max-listpack-entries", "128", Kind::Int(0, MAX), true),
-    p("zset-max-listpack-value", "64", Kind::Int(0, MAX), true),
-    p("lazyfree-lazy-user-del", "no", Kind::Bool, true),
-    p("activerehashing", "yes", Kind::Bool, true),
-];
-
-/// Old names Redis still accepts for a parameter.
-const ALIASES: &[(&str, &str)] = &[
-    ("hash-max-ziplist-entries", "hash-max-listpack-entries"),
-    ("hash-max-ziplist-value", "hash-max-listpack-value"),
-    ("zset-max-ziplist-entries", "zset-max-listpack-entries"),
-    ("zset-max-ziplist-value", "zset-max-listpack-value"),
-    ("list-max-ziplist-size", "list-max-listpack-size"),
-    ("slave-read-only", "replica-read-only"),
-    ("slaveof", "replicaof"),
-    ("repl-ping-slave-period", "repl-ping-replica-period"),
-    ("slave-priority", "replica-priority"),
-];
-
-fn param(name: &str) -> Option<&'static Param> {
-    let lower = name.to_ascii_lowercase();
-    let canonical = ALIASES
-        .iter()
-        .find(|(old, _)| *old == lower)
-        .map_or(lower.as_str(), |(_, new)| new);
-    PARAMS.iter().find(|p| p.name == canonical)
-}
+pub use output_limits::{ClientClass, OutputLimit, OutputLimits};
+pub use params::parse_memory;
+use params::{normalise, param, Param, PARAMS};
 
 /// A start-up configuration problem, shaped like Redis's FATAL CONFIG FILE ERROR.
 #[derive(Debug, thiserror::Error)]
@@ -267,7 +101,8 @@ impl Config {
             _ if values.len() == 1 => values[0].clone(),
             _ => return Err(bad()),
         };
-        self.values.insert(param.name, normalise(param, &value)?);
+        let normal = normalise(param, &value, self.get(param.name))?;
+        self.values.insert(param.name, normal);
         Ok(())
     }
 
@@ -299,33 +134,81 @@ impl Config {
         Path::new(self.get("dir"))
     }
 
-    /// `CONFIG GET` pairs for every parameter whose name matches one of the globs.
-    pub fn matching(&self, patterns: &[&[u8]]) -> Vec<(&'static str, String)> {
-        let mut out: Vec<(&'static str, String)> = Vec::new();
-        for param in PARAMS {
-            let hit = patterns
-                .iter()
-                .any(|pat| crate::glob::matches(pat, param.name.as_bytes(), true));
-            if hit && !out.iter().any(|(n, _)| *n == param.name) {
-                out.push((param.name, self.get(param.name).to_owned()));
+    /// The limits of one client class from `client-output-buffer-limit`.
+    pub fn output_limit(&self, class: ClientClass) -> OutputLimit {
+        OutputLimits::parse(self.get("client-output-buffer-limit"))
+            .unwrap_or_default()
+            .class(class)
+    }
+
+    /// `CONFIG GET` pairs, as Redis 7.0 builds them: a pattern without glob characters
+    /// names one parameter (any case, old names too) and is answered under the name as
+    /// given; a glob matches every parameter name and alias. A name is listed once.
+    pub fn matching(&self, patterns: &[&[u8]]) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        let mut add = |name: &str, param: &Param| {
+            if !out.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+                out.push((name.to_owned(), self.get(param.name).to_owned()));
+            }
+        };
+        for pattern in patterns {
+            if !pattern.iter().any(|c| b"[*?".contains(c)) {
+                if let Some(param) = param(&String::from_utf8_lossy(pattern)) {
+                    add(&String::from_utf8_lossy(pattern), param);
+                }
+                continue;
+            }
+            for (name, param) in params::names() {
+                if crate::glob::matches(pattern, name.as_bytes(), true) {
+                    add(name, param);
+                }
             }
         }
         out
     }
 
-    /// `CONFIG SET name value`: Redis's error text on failure.
-    pub fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
-        let fail = |why: &str| {
+    /// `CONFIG SET name value [name value …]`, all or nothing, with Redis 7.0's checks in
+    /// its order: every name known, settable and given once, then every value valid.
+    pub fn set_many(&mut self, pairs: &[(&str, &str)]) -> Result<(), String> {
+        let fail = |name: &str, why: &str| {
             format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}")
         };
-        let param =
-            param(name).ok_or_else(|| fail("Unknown option or number of args for CONFIG SET"))?;
-        if !param.mutable {
-            return Err(fail("can't set immutable config"));
+        let mut refusal = None;
+        let mut found: Vec<&'static Param> = Vec::new();
+        for (name, _) in pairs {
+            let Some(param) = param(name) else {
+                if refusal.is_none() {
+                    return Err(format!(
+                        "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
+                    ));
+                }
+                continue;
+            };
+            if refusal.is_none() {
+                if !param.mutable {
+                    refusal = Some(fail(name, "can't set immutable config"));
+                } else if found.iter().any(|p| std::ptr::eq(*p, param)) {
+                    refusal = Some(fail(name, "duplicate parameter"));
+                }
+            }
+            found.push(param);
         }
-        let normal = normalise(param, value).map_err(|e| fail(&e))?;
-        self.values.insert(param.name, normal);
+        if let Some(refusal) = refusal {
+            return Err(refusal);
+        }
+        let mut updated = self.clone();
+        for ((name, value), param) in pairs.iter().zip(found) {
+            let normal =
+                normalise(param, value, self.get(param.name)).map_err(|e| fail(name, &e))?;
+            updated.values.insert(param.name, normal);
+        }
+        *self = updated;
         Ok(())
+    }
+
+    /// `CONFIG SET name value` for one parameter.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
+        self.set_many(&[(name, value)])
     }
 
     /// `CONFIG REWRITE`: writes every non-default parameter back to the config file.
@@ -417,64 +300,6 @@ fn unescape(c: char) -> char {
         't' => '\t',
         other => other,
     }
-}
-
-/// Validates `value` for `param` and returns the text `CONFIG GET` shows.
-fn normalise(param: &Param, value: &str) -> Result<String, String> {
-    match param.kind {
-        Kind::Bool => match value.to_ascii_lowercase().as_str() {
-            v @ ("yes" | "no") => Ok(v.to_owned()),
-            _ => Err("argument must be 'yes' or 'no'".into()),
-        },
-        Kind::Int(min, max) => {
-            let n: i64 = value
-                .parse()
-                .map_err(|_| "argument couldn't be parsed into an integer".to_owned())?;
-            if n < min || n > max {
-                return Err(format!(
-                    "argument must be between {min} and {max} inclusive"
-                ));
-            }
-            Ok(n.to_string())
-        }
-        Kind::Memory => parse_memory(value)
-            .map(|n| n.to_string())
-            .ok_or_else(|| "argument must be a memory value".into()),
-        Kind::Enum(options) => {
-            let lower = value.to_ascii_lowercase();
-            options
-                .iter()
-                .find(|o| **o == lower)
-                .map(|o| (*o).to_owned())
-                .ok_or_else(|| {
-                    format!(
-                        "argument(s) must be one of the following: {}",
-                        options.join(", ")
-                    )
-                })
-        }
-        Kind::Str => Ok(value.to_owned()),
-    }
-}
-
-/// Redis's `memtoull`: `1gb`, `100mb`, `5k` (k = 1000, kb = 1024).
-pub fn parse_memory(value: &str) -> Option<u64> {
-    let lower = value.to_ascii_lowercase();
-    let split = lower
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(lower.len());
-    let (digits, unit) = lower.split_at(split);
-    let mul: u64 = match unit {
-        "" | "b" => 1,
-        "k" => 1000,
-        "kb" => 1024,
-        "m" => 1000 * 1000,
-        "mb" => 1024 * 1024,
-        "g" => 1000 * 1000 * 1000,
-        "gb" => 1024 * 1024 * 1024,
-        _ => return None,
-    };
-    digits.parse::<u64>().ok()?.checked_mul(mul)
 }
 
 #[cfg(test)]

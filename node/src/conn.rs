@@ -22,6 +22,8 @@ use tokio::sync::{mpsc, oneshot};
 use crate::blocking::{self, Block};
 use crate::client::{Client, Mailbox, Out};
 use crate::cmd::{self, Ctx};
+use crate::config::{ClientClass, OutputLimit};
+use crate::obuf;
 use crate::reply;
 use crate::state::{now_ms, ClientMeta, Shared, State};
 
@@ -59,6 +61,7 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr)
         pending: VecDeque::new(),
         paused: false,
         query_limit: query_limit as usize,
+        output_limit: OutputLimit::default(),
     };
     let mut inbuf = BytesMut::with_capacity(16 * 1024);
     let mut out = BytesMut::with_capacity(16 * 1024);
@@ -211,6 +214,8 @@ struct Conn {
     paused: bool,
     /// `client-query-buffer-limit`, as of the last batch.
     query_limit: usize,
+    /// This client's `client-output-buffer-limit`, as of the last batch.
+    output_limit: OutputLimit,
 }
 
 impl Conn {
@@ -233,7 +238,7 @@ impl Conn {
             }
             let parked = self.execute_batch(client, out);
             if !out.is_empty() {
-                if stream.write_all(out).await.is_err() {
+                if !self.send(client, out, stream).await {
                     return false;
                 }
                 out.clear();
@@ -251,11 +256,24 @@ impl Conn {
             }
             if self.pending.is_empty() && protocol_error.is_none() && inbuf.is_empty() {
                 if !out.is_empty() {
-                    let ok = stream.write_all(out).await.is_ok();
+                    let ok = self.send(client, out, stream).await;
                     out.clear();
                     return ok;
                 }
                 return true;
+            }
+        }
+    }
+
+    /// Writes a batch's replies within the output buffer limit; false when the connection
+    /// must close.
+    async fn send(&self, client: &Client, out: &[u8], stream: &mut TcpStream) -> bool {
+        match obuf::send(stream, out, self.output_limit).await {
+            obuf::Sent::All => true,
+            obuf::Sent::Broken => false,
+            obuf::Sent::OverLimit => {
+                obuf::log_closed(client);
+                false
             }
         }
     }
@@ -320,6 +338,12 @@ impl Conn {
             }
         }
         self.query_limit = state.config.get_int("client-query-buffer-limit") as usize;
+        // Redis's `getClientType`: any subscription makes a pub/sub client (RESP3 too).
+        self.output_limit = state.config.output_limit(if client.subscriptions() > 0 {
+            ClientClass::PubSub
+        } else {
+            ClientClass::Normal
+        });
         if let Some(meta) = state.clients.get_mut(&client.id) {
             meta.db = client.db;
             meta.last_command = client.last_command;

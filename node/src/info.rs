@@ -1,7 +1,36 @@
 //! INFO: the sections Redis prints, with its field names and `\r\n` line ends.
 
+use std::collections::BTreeMap;
+
 use crate::memory;
 use crate::state::State;
+
+/// Error replies counted by code (the text before the first space, within 32 bytes; `ERR`
+/// when there is none), as Redis 7.0's `afterErrorReply` does.
+#[derive(Debug, Default)]
+pub struct ErrorStats {
+    by_code: BTreeMap<String, u64>,
+    total: u64,
+}
+
+impl ErrorStats {
+    pub fn record(&mut self, text: &[u8]) {
+        let head = &text[..text.len().min(32)];
+        let code = match head.iter().position(|&c| c == b' ') {
+            Some(end) => String::from_utf8_lossy(&text[..end]).into_owned(),
+            None => "ERR".to_owned(),
+        };
+        *self.by_code.entry(code).or_default() += 1;
+        self.total += 1;
+    }
+
+    fn fields(&self) -> Vec<(String, String)> {
+        self.by_code
+            .iter()
+            .map(|(code, n)| (format!("errorstat_{code}"), format!("count={n}")))
+            .collect()
+    }
+}
 
 /// Sections in Redis's order; the flag says whether plain `INFO` includes it.
 const SECTIONS: &[(&str, bool)] = &[
@@ -67,6 +96,7 @@ fn section(state: &State, name: &str) -> Vec<(String, String)> {
         "stats" => stats(state),
         "replication" => return crate::replication::info(state),
         "cpu" => cpu(),
+        "errorstats" => return state.stats.errors.fields(),
         "cluster" => vec![(
             "cluster_enabled",
             u8::from(state.config.get_bool("cluster-enabled")).to_string(),
@@ -153,27 +183,84 @@ fn human(bytes: usize) -> String {
     format!("{bytes}B")
 }
 
+/// `MemTotal` from /proc/meminfo, in bytes.
+fn total_system_memory() -> usize {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Redis 7.0's memory fields, in its order. The node has no Lua, functions, defrag or
+/// lazy freeing, so those figures are 0; the allocator figures are the tracked total.
 fn memory_section(state: &State) -> Vec<(&'static str, String)> {
     let used = memory::used();
     let rss = memory::rss();
     let max = state.config.get_int("maxmemory") as usize;
+    let system = total_system_memory();
+    let ratio = |a: usize, b: usize| format!("{:.2}", a as f64 / b.max(1) as f64);
+    let zero = || "0".to_owned();
     vec![
         ("used_memory", used.to_string()),
         ("used_memory_human", human(used)),
         ("used_memory_rss", rss.to_string()),
         ("used_memory_rss_human", human(rss)),
         ("used_memory_peak", used.to_string()),
+        ("used_memory_peak_human", human(used)),
+        ("used_memory_peak_perc", "100.00%".into()),
+        ("used_memory_overhead", zero()),
+        ("used_memory_startup", zero()),
+        ("used_memory_dataset", used.to_string()),
+        ("used_memory_dataset_perc", "100.00%".into()),
+        ("allocator_allocated", used.to_string()),
+        ("allocator_active", used.to_string()),
+        ("allocator_resident", rss.to_string()),
+        ("total_system_memory", system.to_string()),
+        ("total_system_memory_human", human(system)),
+        ("used_memory_lua", zero()),
+        ("used_memory_vm_eval", zero()),
+        ("used_memory_lua_human", human(0)),
+        ("used_memory_scripts_eval", zero()),
+        ("number_of_cached_scripts", zero()),
+        ("number_of_functions", zero()),
+        ("number_of_libraries", zero()),
+        ("used_memory_vm_functions", zero()),
+        ("used_memory_vm_total", zero()),
+        ("used_memory_vm_total_human", human(0)),
+        ("used_memory_functions", zero()),
+        ("used_memory_scripts", zero()),
+        ("used_memory_scripts_human", human(0)),
         ("maxmemory", max.to_string()),
         ("maxmemory_human", human(max)),
         (
             "maxmemory_policy",
             state.config.get("maxmemory-policy").into(),
         ),
+        ("allocator_frag_ratio", "1.00".into()),
+        ("allocator_frag_bytes", zero()),
+        ("allocator_rss_ratio", ratio(rss, used)),
+        ("allocator_rss_bytes", rss.saturating_sub(used).to_string()),
+        ("rss_overhead_ratio", "1.00".into()),
+        ("rss_overhead_bytes", zero()),
+        ("mem_fragmentation_ratio", ratio(rss, used)),
         (
-            "mem_fragmentation_ratio",
-            format!("{:.2}", rss as f64 / used.max(1) as f64),
+            "mem_fragmentation_bytes",
+            rss.saturating_sub(used).to_string(),
         ),
-        ("mem_allocator", "libc".into()),
+        ("mem_not_counted_for_evict", zero()),
+        ("mem_replication_backlog", zero()),
+        ("mem_total_replication_buffers", zero()),
+        ("mem_clients_slaves", zero()),
+        ("mem_clients_normal", zero()),
+        ("mem_cluster_links", zero()),
+        ("mem_aof_buffer", zero()),
+        // tikv-jemallocator bundles jemalloc 5.3.0, the version Redis 7.0 ships.
+        ("mem_allocator", "jemalloc-5.3.0".into()),
+        ("active_defrag_running", zero()),
+        ("lazyfree_pending_objects", zero()),
+        ("lazyfreed_objects", zero()),
     ]
 }
 
@@ -234,25 +321,65 @@ fn persistence(state: &State) -> Vec<(&'static str, String)> {
     fields
 }
 
+/// Redis 7.0's stats fields, in its order; features the node lacks (defrag, tracking,
+/// forks, I/O threads) count 0.
 fn stats(state: &State) -> Vec<(&'static str, String)> {
     let s = &state.stats;
+    let zero = || "0".to_owned();
     vec![
         ("total_connections_received", s.connections.to_string()),
         ("total_commands_processed", s.commands.to_string()),
-        ("instantaneous_ops_per_sec", "0".into()),
+        ("instantaneous_ops_per_sec", zero()),
         ("total_net_input_bytes", s.net_input_bytes.to_string()),
         ("total_net_output_bytes", s.net_output_bytes.to_string()),
+        ("total_net_repl_input_bytes", zero()),
+        ("total_net_repl_output_bytes", zero()),
+        ("instantaneous_input_kbps", "0.00".into()),
+        ("instantaneous_output_kbps", "0.00".into()),
+        ("instantaneous_input_repl_kbps", "0.00".into()),
+        ("instantaneous_output_repl_kbps", "0.00".into()),
         ("rejected_connections", s.rejected_connections.to_string()),
         ("sync_full", state.repl.stats.full.to_string()),
         ("sync_partial_ok", state.repl.stats.partial_ok.to_string()),
         ("sync_partial_err", state.repl.stats.partial_err.to_string()),
         ("expired_keys", s.expired_keys.to_string()),
+        ("expired_stale_perc", "0.00".into()),
+        ("expired_time_cap_reached_count", zero()),
+        ("expire_cycle_cpu_milliseconds", zero()),
         ("evicted_keys", s.evicted_keys.to_string()),
+        ("evicted_clients", zero()),
+        ("total_eviction_exceeded_time", zero()),
+        ("current_eviction_exceeded_time", zero()),
         ("keyspace_hits", s.keyspace_hits.to_string()),
         ("keyspace_misses", s.keyspace_misses.to_string()),
         ("pubsub_channels", state.pubsub.channels.len().to_string()),
         ("pubsub_patterns", state.pubsub.patterns.len().to_string()),
-        ("total_blocking_keys", state.blocked.keys().to_string()),
+        (
+            "pubsubshard_channels",
+            state.pubsub.shard_channels.len().to_string(),
+        ),
+        ("latest_fork_usec", zero()),
+        ("total_forks", zero()),
+        ("migrate_cached_sockets", zero()),
+        ("slave_expires_tracked_keys", zero()),
+        ("active_defrag_hits", zero()),
+        ("active_defrag_misses", zero()),
+        ("active_defrag_key_hits", zero()),
+        ("active_defrag_key_misses", zero()),
+        ("total_active_defrag_time", zero()),
+        ("current_active_defrag_time", zero()),
+        ("tracking_total_keys", zero()),
+        ("tracking_total_items", zero()),
+        ("tracking_total_prefixes", zero()),
+        ("unexpected_error_replies", zero()),
+        ("total_error_replies", s.errors.total.to_string()),
+        ("dump_payload_sanitizations", zero()),
+        ("total_reads_processed", zero()),
+        ("total_writes_processed", zero()),
+        ("io_threaded_reads_processed", zero()),
+        ("io_threaded_writes_processed", zero()),
+        ("reply_buffer_shrinks", zero()),
+        ("reply_buffer_expands", zero()),
     ]
 }
 

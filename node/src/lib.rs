@@ -17,8 +17,10 @@
 //! - [`memory`]: allocation accounting and `maxmemory` eviction.
 //! - [`info`]: the INFO sections.
 //! - [`monitor`]: MONITOR clients and the lines fed to them.
+//! - [`obuf`]: output buffer limits on a connection's replies.
 //! - [`pause`]: CLIENT PAUSE / UNPAUSE and a manual failover's write pause.
 //! - [`slowlog`]: SLOWLOG entries.
+//! - [`redact`]: the credentials MONITOR and SLOWLOG hide.
 //! - [`reply`]: RESP2/RESP3 reply encoding and Redis's error texts.
 //! - [`glob`]: Redis's glob matching.
 //! - [`cluster`]: cluster mode — slots, the cluster bus, redirections, MIGRATE.
@@ -37,9 +39,11 @@ pub mod glob;
 pub mod info;
 pub mod memory;
 pub mod monitor;
+pub mod obuf;
 pub mod pause;
 pub mod pubsub;
 pub mod rdb;
+pub mod redact;
 pub mod replication;
 pub mod reply;
 pub mod server;

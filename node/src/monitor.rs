@@ -14,6 +14,7 @@ use slotgate_protocol::Frame;
 use crate::client::{Client, Mailbox};
 use crate::cmd::flag::NOAUTH;
 use crate::cmd::{spec, Ctx, Reply, Spec};
+use crate::config::ClientClass;
 use crate::state::{now_us, State};
 
 pub const COMMANDS: &[Spec] = &[spec("monitor", 1, NOAUTH, monitor)];
@@ -70,7 +71,8 @@ pub fn feed(state: &mut State, client: &mut Client, flags: Flags, args: &[Bytes]
     let line = line(now_us(), client, args);
     let size = line.len();
     let frame = Frame::Simple(Bytes::from(line));
-    let limit = crate::cmd::output_limit(state, "slave");
+    // Redis counts a monitor as a normal client (`getClientType`), not a replica.
+    let limit = crate::cmd::output_limit(state, ClientClass::Normal);
     state.monitors.0.retain(|(id, mailbox)| {
         if *id == client.id {
             client.own_feed.push(frame.clone());
@@ -89,7 +91,7 @@ fn line(now_us: i64, client: &Client, args: &[Bytes]) -> String {
         now_us % 1_000_000,
         client.db
     );
-    let redacted = redacted(args);
+    let redacted = crate::redact::secrets(args);
     for (i, arg) in args.iter().enumerate() {
         line.push(' ');
         if redacted.contains(&i) {
@@ -99,30 +101,6 @@ fn line(now_us: i64, client: &Client, args: &[Bytes]) -> String {
         }
     }
     line
-}
-
-/// Which argument positions hold credentials: every argument of AUTH; the two after an
-/// AUTH option of HELLO (options read in order, as `helloCommand` does).
-fn redacted(args: &[Bytes]) -> Vec<usize> {
-    if args[0].eq_ignore_ascii_case(b"auth") {
-        return (1..args.len()).collect();
-    }
-    let mut hidden = Vec::new();
-    if args[0].eq_ignore_ascii_case(b"hello") {
-        let mut j = 2;
-        while j < args.len() {
-            let more = args.len() - j - 1;
-            if args[j].eq_ignore_ascii_case(b"auth") && more >= 2 {
-                hidden.extend([j + 1, j + 2]);
-                j += 3;
-            } else if args[j].eq_ignore_ascii_case(b"setname") && more >= 1 {
-                j += 2;
-            } else {
-                break;
-            }
-        }
-    }
-    hidden
 }
 
 /// Redis's `sdscatrepr`: a double-quoted string with C escapes, `\xhh` for the rest.

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use slotgate_protocol::Frame;
 
 use crate::client::Client;
-use crate::cmd::args::{int, is, upper};
+use crate::cmd::args::{int, upper};
 use crate::cmd::Reply;
 use crate::reply::{err, int as integer};
 use crate::state::{now_ms, State};
@@ -63,7 +63,7 @@ pub fn record(state: &mut State, client: &Client, args: &[Bytes], took: Duration
 
 /// The arguments as an entry keeps them: redacted, capped in number and length.
 fn shown_args(args: &[Bytes]) -> Vec<Bytes> {
-    let secret = secrets(args);
+    let secret = crate::redact::secrets(args);
     let kept = if args.len() > MAX_ARGS {
         MAX_ARGS - 1
     } else {
@@ -90,26 +90,6 @@ fn shown_args(args: &[Bytes]) -> Vec<Bytes> {
         shown.push(Bytes::from(more));
     }
     shown
-}
-
-/// Positions of the arguments Redis redacts.
-fn secrets(args: &[Bytes]) -> Vec<usize> {
-    let after = |word: &str, n: usize| -> Vec<usize> {
-        args.iter()
-            .position(|a| is(a, word))
-            .map_or_else(Vec::new, |i| (i + 1..=i + n).collect())
-    };
-    match upper(&args[0]).as_str() {
-        "AUTH" => (1..args.len()).collect(),
-        "HELLO" => after("AUTH", 2),
-        "MIGRATE" => [after("AUTH", 1), after("AUTH2", 2)].concat(),
-        "CONFIG" if args.len() > 1 && is(&args[1], "set") => (2..args.len())
-            .step_by(2)
-            .filter(|&i| is(&args[i], "requirepass") || is(&args[i], "masterauth"))
-            .map(|i| i + 1)
-            .collect(),
-        _ => Vec::new(),
-    }
 }
 
 /// SLOWLOG GET [count] | LEN | RESET.

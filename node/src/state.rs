@@ -29,6 +29,8 @@ pub struct Stats {
     pub keyspace_misses: u64,
     pub net_input_bytes: u64,
     pub net_output_bytes: u64,
+    /// Error replies by their code (INFO errorstats).
+    pub errors: crate::info::ErrorStats,
 }
 
 /// What CLIENT LIST / KILL know about a connection.

@@ -1,13 +1,15 @@
 //! slotgate-node connection management end to end, side by side with redis-server: the
 //! `timeout` directive closes idle clients but spares subscribers and blocked clients, and
 //! follows CONFIG SET; a request outgrowing `client-query-buffer-limit` closes its client;
-//! a MONITOR client sees every other client's commands in Redis's exact format.
+//! replies piling up past `client-output-buffer-limit normal` close theirs; a MONITOR
+//! client sees every other client's commands in Redis's exact format.
 
 use std::time::Duration;
 
 use slotgate_protocol::Frame;
 use slotgate_tests::free_port;
 use slotgate_tests::redis::{RedisServer, ServerKind};
+use slotgate_tests::Client;
 
 /// Runs `scenario` against slotgate-node and redis-server; the outcomes must be equal.
 fn side_by_side<T: PartialEq + std::fmt::Debug>(scenario: fn(ServerKind) -> T) -> T {
@@ -93,6 +95,76 @@ fn query_buffer_limit_closes_the_client_like_redis() {
     assert_eq!(ours[2], "closed");
 }
 
+/// Sends `n` pipelined `GET big` requests without reading the replies.
+fn pipeline_gets(client: &mut Client, n: usize) {
+    let request = b"*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n";
+    client.send_raw(&request.repeat(n)).unwrap();
+}
+
+/// How many replies arrive before the connection ends (or `n` arrived).
+fn replies_until_closed(client: &mut Client, n: usize) -> usize {
+    (0..n).take_while(|_| client.read_reply().is_ok()).count()
+}
+
+/// 200 pipelined GETs of a 100 KB value are all answered under the default `normal 0 0 0`;
+/// after `CONFIG SET client-output-buffer-limit "normal 1mb 0 0"` a client sending them
+/// without reading is closed, with Redis's log line, while a client reading its replies
+/// is served.
+fn output_buffer_outcomes(kind: ServerKind) -> Vec<String> {
+    const GETS: usize = 200;
+    let server = RedisServer::start(kind, free_port(), &[]);
+    let mut admin = server.client();
+    let value = "v".repeat(100_000);
+    admin.cmd(&["SET", "big", value.as_str()]).unwrap();
+    let mut unlimited = server.client();
+    pipeline_gets(&mut unlimited, GETS);
+    std::thread::sleep(Duration::from_millis(500));
+    let mut seen = vec![format!(
+        "default limit: {} of {GETS} replies",
+        replies_until_closed(&mut unlimited, GETS)
+    )];
+    drop(unlimited);
+    let set = [
+        "CONFIG",
+        "SET",
+        "client-output-buffer-limit",
+        "normal 1mb 0 0",
+    ];
+    seen.push(format!("{:?}", admin.cmd(&set)));
+    let mut flood = server.client();
+    pipeline_gets(&mut flood, GETS);
+    std::thread::sleep(Duration::from_millis(1000));
+    let answered = replies_until_closed(&mut flood, GETS);
+    seen.push(format!("over the limit: closed {}", answered < GETS));
+    let clients = admin.text(&["INFO", "clients"]).unwrap();
+    seen.extend(
+        clients
+            .lines()
+            .filter(|l| l.starts_with("connected_clients"))
+            .map(String::from),
+    );
+    let mut reader = server.client();
+    let reply = reader.cmd(&["GET", "big"]).unwrap();
+    seen.push(format!(
+        "reader served: {}",
+        reply == Frame::Bulk(value.clone().into())
+    ));
+    let log = std::fs::read_to_string(server.dir.join("server.log")).unwrap_or_default();
+    seen.push(format!(
+        "logged: {}",
+        log.contains("scheduled to be closed ASAP for overcoming of output buffer limits.")
+    ));
+    seen
+}
+
+#[test]
+fn output_buffer_limit_closes_the_client_like_redis() {
+    let ours = side_by_side(output_buffer_outcomes);
+    assert_eq!(ours[0], "default limit: 200 of 200 replies");
+    assert_eq!(ours[2], "over the limit: closed true");
+    assert_eq!(ours[5], "logged: true");
+}
+
 /// A MONITOR client's stream with the timestamp checked (within a minute of now) and
 /// dropped, and client ports replaced by `PORT`; other replies as `{:?}`.
 fn monitor_text(frame: Frame) -> String {
@@ -132,6 +204,30 @@ fn monitor_outcomes(kind: ServerKind) -> Vec<String> {
         &["auth", "user", "secret"],
         &["HELLO", "2", "AUTH", "default", "secret", "SETNAME", "me"],
         &["HELLO", "2", "SETNAME", "auth"],
+        &[
+            "MIGRATE",
+            "127.0.0.1",
+            "1",
+            "nokey",
+            "0",
+            "10",
+            "AUTH",
+            "secret",
+        ],
+        &[
+            "MIGRATE",
+            "127.0.0.1",
+            "1",
+            "",
+            "0",
+            "10",
+            "COPY",
+            "AUTH2",
+            "u",
+            "secret",
+            "KEYS",
+            "nokey",
+        ],
         &["SELECT", "2"],
         &["MULTI"],
         &["SET", "a", "1"],
@@ -193,6 +289,9 @@ fn monitor_streams_commands_like_redis() {
     ));
     assert!(shown(
         r#"[0 127.0.0.1:PORT] "auth" "(redacted)" "(redacted)""#
+    ));
+    assert!(shown(
+        r#"[0 127.0.0.1:PORT] "MIGRATE" "127.0.0.1" "1" "nokey" "0" "10" "AUTH" "(redacted)""#
     ));
     assert!(shown("monitor in CLIENT LIST: [\"flags=O\"]"));
     assert!(!ours

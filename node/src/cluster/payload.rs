@@ -36,7 +36,7 @@ pub enum PayloadError {
 pub fn dump(value: &Value) -> Bytes {
     let mut out = BytesMut::new();
     match value {
-        Value::Str(s) => {
+        Value::Str(s) | Value::RawStr(s) => {
             out.put_u8(0);
             put(&mut out, s);
         }

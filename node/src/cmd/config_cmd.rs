@@ -1,10 +1,10 @@
-//! CONFIG GET / SET / REWRITE / RESETSTAT.
+//! CONFIG GET / SET / REWRITE / RESETSTAT / HELP.
 
 use bytes::Bytes;
 use slotgate_protocol::Frame;
 
 use super::args::upper;
-use super::{spec, Ctx, Reply, Spec};
+use super::{help, spec, Ctx, Reply, Spec};
 use crate::reply::err;
 use crate::state::Stats;
 
@@ -25,20 +25,23 @@ fn config(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
             Ok(Frame::Map(
                 pairs
                     .into_iter()
-                    .map(|(k, v)| (Frame::bulk(k), Frame::Bulk(Bytes::from(v))))
+                    .map(|(k, v)| (Frame::Bulk(Bytes::from(k)), Frame::Bulk(Bytes::from(v))))
                     .collect(),
             ))
         }
-        "SET" if args.len() >= 4 && args.len().is_multiple_of(2) => {
-            let mut updated = ctx.state.config.clone();
-            for pair in args[2..].chunks(2) {
-                let (name, value) = (
-                    String::from_utf8_lossy(&pair[0]),
-                    String::from_utf8_lossy(&pair[1]),
-                );
-                updated.set(&name, &value).map_err(Frame::error)?;
+        "SET" if args.len() >= 4 => {
+            if !args.len().is_multiple_of(2) {
+                return Err(err::syntax());
             }
-            ctx.state.config = updated;
+            let text: Vec<String> = args[2..]
+                .iter()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            let pairs: Vec<(&str, &str)> = text
+                .chunks(2)
+                .map(|pair| (pair[0].as_str(), pair[1].as_str()))
+                .collect();
+            ctx.state.config.set_many(&pairs).map_err(Frame::error)?;
             Ok(Frame::ok())
         }
         "REWRITE" if args.len() == 2 => ctx
@@ -51,10 +54,8 @@ fn config(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
             ctx.state.stats = Stats::default();
             Ok(Frame::ok())
         }
-        "HELP" => Ok(Frame::Array(vec![Frame::Simple(Bytes::from_static(
-            b"CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        ))])),
-        "GET" | "SET" | "REWRITE" | "RESETSTAT" => Err(arity()),
+        "HELP" if args.len() == 2 => Ok(help::reply(help::CONFIG)),
+        "GET" | "SET" | "REWRITE" | "RESETSTAT" | "HELP" => Err(arity()),
         _ => Err(err::unknown_subcommand(&args[1], "config")),
     }
 }

@@ -205,10 +205,14 @@ fn client(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
             }
             Ok(Frame::ok())
         }
-        ("NO-EVICT", 3) => match upper(&args[2]).as_str() {
-            "ON" | "OFF" => Ok(Frame::ok()),
-            _ => Err(err::syntax()),
-        },
+        ("NO-EVICT", 3) => {
+            ctx.client.no_evict = match upper(&args[2]).as_str() {
+                "ON" => true,
+                "OFF" => false,
+                _ => return Err(err::syntax()),
+            };
+            Ok(Frame::ok())
+        }
         ("INFO", 2) => Ok(Frame::Verbatim(
             *b"txt",
             Bytes::from(client_line(ctx, ctx.client.id, "info") + "\n"),
@@ -271,7 +275,8 @@ fn list_ids(ctx: &Ctx, options: &[Bytes]) -> Result<Vec<u64>, Frame> {
 }
 
 /// One client's CLIENT LIST line; the calling client's `cmd` is the running
-/// `client|<sub>`, as Redis shows it.
+/// `client|<sub>`, as Redis shows it, and its flags and subscription counts are its own
+/// (other clients show what the shared state knows: monitor or not).
 fn client_line(ctx: &Ctx, id: u64, sub: &str) -> String {
     let Some(meta) = ctx.state.clients.get(&id) else {
         return String::new();
@@ -282,20 +287,41 @@ fn client_line(ctx: &Ctx, id: u64, sub: &str) -> String {
         .map(|n| String::from_utf8_lossy(n).into_owned())
         .unwrap_or_default();
     let age = meta.created.elapsed().as_secs();
-    let cmd = if id == ctx.client.id {
-        format!("client|{sub}")
+    let me = id == ctx.client.id;
+    let monitor = ctx.state.monitors.contains(id);
+    let (cmd, flags, subs, resp) = if me {
+        let c = &*ctx.client;
+        let subs = (c.channels.len(), c.patterns.len(), c.shard_channels.len());
+        (format!("client|{sub}"), own_flags(c, monitor), subs, c.resp)
     } else {
-        meta.last_command.to_owned()
+        let flags = if monitor { "O" } else { "N" };
+        (meta.last_command.to_owned(), flags.to_owned(), (0, 0, 0), 2)
     };
     format!(
-        "id={id} addr={} laddr={} fd=8 name={name} age={age} idle=0 flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
-        meta.addr,
-        meta.laddr,
-        if ctx.state.monitors.contains(id) { "O" } else { "N" },
-        meta.db,
-        cmd,
-        if id == ctx.client.id { ctx.client.resp } else { 2 }
+        "id={id} addr={} laddr={} fd=8 name={name} age={age} idle=0 flags={flags} db={} sub={} psub={} ssub={} multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user=default redir=-1 resp={resp}",
+        meta.addr, meta.laddr, meta.db, subs.0, subs.1, subs.2,
     )
+}
+
+/// Redis's client flag letters, in its order, for what the node tracks: `O` monitor, `P`
+/// subscribed, `d` a WATCHed key changed, `r` READONLY, `e` no-evict; `N` for none.
+fn own_flags(client: &crate::client::Client, monitor: bool) -> String {
+    let flags: String = [
+        (monitor, 'O'),
+        (client.subscriptions() > 0, 'P'),
+        (client.dirty.load(std::sync::atomic::Ordering::Relaxed), 'd'),
+        (client.cluster.readonly, 'r'),
+        (client.no_evict, 'e'),
+    ]
+    .iter()
+    .filter(|(set, _)| *set)
+    .map(|(_, letter)| *letter)
+    .collect();
+    if flags.is_empty() {
+        "N".to_owned()
+    } else {
+        flags
+    }
 }
 
 /// CLIENT KILL addr | ID id | ADDR addr | LADDR addr | SKIPME yes/no …

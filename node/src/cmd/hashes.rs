@@ -2,11 +2,11 @@
 //! HINCRBYFLOAT, HSETNX, HSTRLEN, HRANDFIELD, HSCAN.
 
 use bytes::Bytes;
-use slotgate_protocol::resp::format_double;
 use slotgate_protocol::Frame;
 
-use super::args::{float, int, is, owned, read, write, write_or_create};
+use super::args::{int, is, owned, read, write, write_or_create};
 use super::flag::{DENYOOM, WRITE};
+use super::long_double::LongDouble;
 use super::{spec, Ctx, Reply, Spec};
 use crate::db::{hash_remove, Hash, Value};
 use crate::reply::{bulk, err, int as integer};
@@ -142,20 +142,22 @@ fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     Ok(integer(n))
 }
 
+/// HINCRBYFLOAT in C `long double`, as Redis computes it (see [`LongDouble`]).
 fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    let by = float(&args[3])?;
+    let by = LongDouble::parse(&args[3]).ok_or_else(err::not_float)?;
     if !by.is_finite() {
         return Err(Frame::error("ERR value is NaN or Infinity"));
     }
     let current = match hash(ctx, &args[1])?.and_then(|h| h.get(&args[2])) {
-        None => 0.0,
-        Some(v) => float(v).map_err(|_| Frame::error("ERR hash value is not a float"))?,
+        None => LongDouble::default(),
+        Some(v) => {
+            LongDouble::parse(v).ok_or_else(|| Frame::error("ERR hash value is not a float"))?
+        }
     };
-    let n = current + by;
-    if !n.is_finite() {
-        return Err(Frame::error("ERR increment would produce NaN or Infinity"));
-    }
-    let text = Bytes::from(format_double(n));
+    let sum = current
+        .checked_add(by)
+        .ok_or_else(|| Frame::error("ERR increment would produce NaN or Infinity"))?;
+    let text = Bytes::from(sum.to_human());
     write_or_create(ctx, &args[1], new_hash, Value::as_hash_mut)?
         .insert(owned(&args[2]), text.clone());
     ctx.changed(1);

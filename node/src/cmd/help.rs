@@ -1,5 +1,6 @@
 //! The HELP texts of the subcommand containers, verbatim from Redis 7.0 (`CLIENT HELP`,
-//! `OBJECT HELP`, `PUBSUB HELP`, `SLOWLOG HELP`), one reply line per text line.
+//! `OBJECT HELP`, `PUBSUB HELP`, `SLOWLOG HELP`, `CONFIG HELP`, `MEMORY HELP`,
+//! `LATENCY HELP`), one reply line per text line.
 
 use bytes::Bytes;
 use slotgate_protocol::Frame;
@@ -117,3 +118,54 @@ RESET\n\
 HELP\n\
 \x20   Prints this help.\n\
 ";
+
+/// `CONFIG HELP`.
+pub const CONFIG: &str = "\
+CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\n\
+GET <pattern>\n\
+\x20   Return parameters matching the glob-like <pattern> and their values.\n\
+SET <directive> <value>\n\
+\x20   Set the configuration <directive> to <value>.\n\
+RESETSTAT\n\
+\x20   Reset statistics reported by the INFO command.\n\
+REWRITE\n\
+\x20   Rewrite the configuration file.\n\
+HELP\n\
+\x20   Prints this help.\n";
+
+/// `MEMORY HELP`.
+pub const MEMORY: &str = "\
+MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\n\
+DOCTOR\n\
+\x20   Return memory problems reports.\n\
+MALLOC-STATS\n\
+\x20   Return internal statistics report from the memory allocator.\n\
+PURGE\n\
+\x20   Attempt to purge dirty pages for reclamation by the allocator.\n\
+STATS\n\
+\x20   Return information about the memory usage of the server.\n\
+USAGE <key> [SAMPLES <count>]\n\
+\x20   Return memory in bytes used by <key> and its value. Nested values are\n\
+\x20   sampled up to <count> times (default: 5, 0 means sample all).\n\
+HELP\n\
+\x20   Prints this help.\n";
+
+/// `LATENCY HELP`.
+pub const LATENCY: &str = "\
+LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\n\
+DOCTOR\n\
+\x20   Return a human readable latency analysis report.\n\
+GRAPH <event>\n\
+\x20   Return an ASCII latency graph for the <event> class.\n\
+HISTORY <event>\n\
+\x20   Return time-latency samples for the <event> class.\n\
+LATEST\n\
+\x20   Return the latest latency samples for all events.\n\
+RESET [<event> ...]\n\
+\x20   Reset latency data of one or more <event> classes.\n\
+\x20   (default: reset all data for all event classes)\n\
+HISTOGRAM [COMMAND ...]\n\
+\x20   Return a cumulative distribution of latencies in the format of a histogram for the specified command names.\n\
+\x20   If no commands are specified then all histograms are replied.\n\
+HELP\n\
+\x20   Prints this help.\n";

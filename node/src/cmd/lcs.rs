@@ -51,7 +51,7 @@ fn operand(ctx: &mut Ctx, key: &[u8]) -> Option<Bytes> {
     let now = ctx.now;
     match ctx.db().get(key, now).map(|e| &e.value) {
         None => Some(Bytes::new()),
-        Some(Value::Str(s)) => Some(s.clone()),
+        Some(Value::Str(s) | Value::RawStr(s)) => Some(s.clone()),
         Some(_) => None,
     }
 }

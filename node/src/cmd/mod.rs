@@ -20,6 +20,8 @@ pub(crate) mod help;
 mod keys;
 mod lcs;
 mod lists;
+mod lolwut;
+mod long_double;
 mod pubsub;
 mod scans;
 mod server;
@@ -107,6 +109,7 @@ const FAMILIES: &[&[Spec]] = &[
     tx::COMMANDS,
     crate::replication::COMMANDS,
     crate::monitor::COMMANDS,
+    lolwut::COMMANDS,
 ];
 
 fn table() -> &'static Map<&'static [u8], &'static Spec> {
@@ -191,8 +194,16 @@ impl<'a> Ctx<'a> {
 }
 
 /// Runs one request for `client` with the state locked. A blocking command that must wait
-/// leaves its [`Block`] in `ctx.block`.
+/// leaves its [`Block`] in `ctx.block`. Error replies are counted for INFO errorstats.
 pub fn execute(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
+    let reply = dispatch(ctx, args);
+    if let Frame::Error(text) = &reply {
+        ctx.state.stats.errors.record(text);
+    }
+    reply
+}
+
+fn dispatch(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
     let (spec, flags) = match resolve(args) {
         Ok(found) => found,
         Err(refusal) if ctx.client.multi.is_some() && args[0].eq_ignore_ascii_case(b"exec") => {

@@ -7,6 +7,7 @@ use super::args::upper;
 use super::flag::PUBSUB;
 use super::{spec, Ctx, Reply, Spec};
 use crate::client::Client;
+use crate::config::ClientClass;
 use crate::db::Set;
 use crate::glob;
 use crate::pubsub::Kind;
@@ -112,18 +113,9 @@ pub fn unsubscribe_all(state: &mut State, client: &mut Client) {
     }
 }
 
-/// The hard limit of `class` (`pubsub`, `slave`) from `client-output-buffer-limit`.
-pub fn output_limit(state: &State, class: &str) -> usize {
-    let limits: Vec<&str> = state
-        .config
-        .get("client-output-buffer-limit")
-        .split_whitespace()
-        .collect();
-    limits
-        .chunks(4)
-        .find(|c| c[0] == class)
-        .and_then(|c| crate::config::parse_memory(c.get(1)?))
-        .unwrap_or(0) as usize
+/// The hard limit of `class` from `client-output-buffer-limit` (0 = none).
+pub fn output_limit(state: &State, class: ClientClass) -> usize {
+    state.config.output_limit(class).hard as usize
 }
 
 fn publish(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
@@ -132,7 +124,7 @@ fn publish(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     } else {
         Kind::Channel
     };
-    let limit = output_limit(ctx.state, "pubsub");
+    let limit = output_limit(ctx.state, ClientClass::PubSub);
     crate::cluster::publish(ctx.state, kind == Kind::Shard, &args[1], &args[2]);
     Ok(integer(
         ctx.state.pubsub.publish(kind, &args[1], &args[2], limit),

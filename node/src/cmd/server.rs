@@ -7,7 +7,7 @@ use slotgate_protocol::Frame;
 
 use super::args::{int, upper};
 use super::flag::{NOMULTI, WRITE};
-use super::{spec, Ctx, Reply, Spec};
+use super::{help, spec, Ctx, Reply, Spec};
 use crate::aof::Aof;
 use crate::rdb;
 use crate::reply::{err, int as integer, simple};
@@ -161,9 +161,13 @@ fn memory(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
             })?;
             let now = ctx.now;
             let key = &args[2];
-            Ok(ctx.db().get(key, now).map_or(Frame::NullBulk, |e| integer(e.value.memory() + key.len() + 48)))
+            Ok(ctx.db().get(key, now).map_or(Frame::NullBulk, |e| {
+                integer(e.value.memory() + key.len() + 48)
+            }))
         }
-        ("DOCTOR", 2) => Ok(Frame::Bulk(Bytes::from_static(b"Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base."))),
+        ("DOCTOR", 2) => Ok(verbatim(memory_doctor())),
+        ("HELP", 2) => Ok(help::reply(help::MEMORY)),
+        ("DOCTOR" | "HELP", _) => Err(sub_arity("memory", &args[1])),
         _ => Err(err::unknown_subcommand(&args[1], "memory")),
     }
 }
@@ -181,10 +185,45 @@ fn slowlog(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     crate::slowlog::command(ctx.state, args)
 }
 
-fn latency(_: &mut Ctx, args: &[Bytes]) -> Reply {
-    match upper(&args[1]).as_str() {
-        "LATEST" | "HISTORY" => Ok(Frame::Array(Vec::new())),
-        "RESET" => Ok(integer(0)),
+/// LATENCY: the node records no latency events, so there is never a sample to show.
+fn latency(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+    match (upper(&args[1]).as_str(), args.len()) {
+        ("LATEST" | "HISTORY", _) => Ok(Frame::Array(Vec::new())),
+        ("RESET", _) => Ok(integer(0)),
+        ("DOCTOR", 2) => Ok(verbatim(
+            if ctx.state.config.get_int("latency-monitor-threshold") == 0 {
+                LATENCY_DISABLED
+            } else {
+                LATENCY_QUIET
+            },
+        )),
+        ("HELP", 2) => Ok(help::reply(help::LATENCY)),
+        ("DOCTOR" | "HELP", _) => Err(sub_arity("latency", &args[1])),
         _ => Err(err::unknown_subcommand(&args[1], "latency")),
     }
+}
+
+const LATENCY_DISABLED: &str = "I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Redis instance. You may use \"CONFIG SET latency-monitor-threshold <milliseconds>.\" in order to enable it. If we weren't in a deep space mission I'd suggest to take a look at https://redis.io/topics/latency-monitor.\n";
+const LATENCY_QUIET: &str = "Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sit down calmly, take a stress pill, and think things over.\n";
+
+/// MEMORY DOCTOR's report: Redis declines to judge under 5 MB allocated; the node has no
+/// fragmentation or buffer figures to report issues from.
+fn memory_doctor() -> &'static str {
+    if crate::memory::used() < 5 * 1024 * 1024 {
+        "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting.\n"
+    } else {
+        "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.\n"
+    }
+}
+
+fn verbatim(text: &'static str) -> Frame {
+    Frame::Verbatim(*b"txt", Bytes::from_static(text.as_bytes()))
+}
+
+/// `ERR wrong number of arguments for 'memory|doctor' command`.
+fn sub_arity(container: &str, sub: &[u8]) -> Frame {
+    Frame::error(format!(
+        "ERR wrong number of arguments for '{container}|{}' command",
+        String::from_utf8_lossy(sub).to_ascii_lowercase()
+    ))
 }

@@ -1,11 +1,11 @@
 //! String commands: SET family, GET family, counters, APPEND, ranges, LCS.
 
 use bytes::{Bytes, BytesMut};
-use slotgate_protocol::resp::format_double;
 use slotgate_protocol::Frame;
 
-use super::args::{float, int, owned, read, upper};
+use super::args::{int, owned, read, upper};
 use super::flag::{DENYOOM, WRITE};
+use super::long_double::LongDouble;
 use super::{spec, Ctx, Reply, Spec};
 use crate::db::{Entry, Value};
 use crate::reply::{bulk, err, int as integer};
@@ -41,8 +41,8 @@ pub fn get_str(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Bytes>, Frame> {
     Ok(read(ctx, key, Value::as_str)?.cloned())
 }
 
-/// Stores a string, replacing any value; `keep_ttl` keeps the old deadline.
-fn store(ctx: &mut Ctx, key: &[u8], value: Bytes, expire_at: Option<i64>, keep_ttl: bool) {
+/// Stores a string value, replacing any value; `keep_ttl` keeps the old deadline.
+fn store(ctx: &mut Ctx, key: &[u8], value: Value, expire_at: Option<i64>, keep_ttl: bool) {
     let now = ctx.now;
     let db = ctx.db();
     let expire_at = if keep_ttl {
@@ -50,13 +50,7 @@ fn store(ctx: &mut Ctx, key: &[u8], value: Bytes, expire_at: Option<i64>, keep_t
     } else {
         expire_at
     };
-    db.insert(
-        key,
-        Entry {
-            value: Value::Str(value),
-            expire_at,
-        },
-    );
+    db.insert(key, Entry { value, expire_at });
     ctx.changed(1);
 }
 
@@ -130,7 +124,13 @@ fn set(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
             Frame::NullBulk
         });
     }
-    store(ctx, key, owned(&args[2]), o.expire_at, o.keep_ttl);
+    store(
+        ctx,
+        key,
+        Value::Str(owned(&args[2])),
+        o.expire_at,
+        o.keep_ttl,
+    );
     if let Some(at) = o.expire_at {
         let mut rewritten = vec![
             Bytes::from_static(b"SET"),
@@ -201,7 +201,7 @@ fn getdel(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 
 fn getset(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let old = get_str(ctx, &args[1])?;
-    store(ctx, &args[1], owned(&args[2]), None, false);
+    store(ctx, &args[1], Value::Str(owned(&args[2])), None, false);
     Ok(old.map_or(Frame::NullBulk, |v| bulk(&v)))
 }
 
@@ -210,7 +210,7 @@ fn setnx(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     if ctx.db().get(&args[1], now).is_some() {
         return Ok(integer(0));
     }
-    store(ctx, &args[1], owned(&args[2]), None, false);
+    store(ctx, &args[1], Value::Str(owned(&args[2])), None, false);
     Ok(integer(1))
 }
 
@@ -218,7 +218,7 @@ fn setex(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
     let unit = if name == "setex" { "EX" } else { "PX" };
     let at = deadline(ctx, unit, &args[2], &name)?;
-    store(ctx, &args[1], owned(&args[3]), Some(at), false);
+    store(ctx, &args[1], Value::Str(owned(&args[3])), Some(at), false);
     let pxat = Bytes::from(at.to_string());
     ctx.propagate_as(vec![
         Bytes::from_static(b"SET"),
@@ -236,7 +236,7 @@ fn mget(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let values = args[1..]
         .iter()
         .map(|key| match db.get(key, now).map(|e| &e.value) {
-            Some(Value::Str(v)) => bulk(v),
+            Some(Value::Str(v) | Value::RawStr(v)) => bulk(v),
             _ => Frame::NullBulk,
         })
         .collect();
@@ -257,7 +257,7 @@ fn mset(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         return Ok(integer(0));
     }
     for pair in args[1..].chunks(2) {
-        store(ctx, &pair[0], owned(&pair[1]), None, false);
+        store(ctx, &pair[0], Value::Str(owned(&pair[1])), None, false);
     }
     Ok(if nx { integer(1) } else { Frame::ok() })
 }
@@ -287,25 +287,25 @@ fn incr(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     store(
         ctx,
         &args[1],
-        Bytes::copy_from_slice(digits.format(n).as_bytes()),
+        Value::Str(Bytes::copy_from_slice(digits.format(n).as_bytes())),
         None,
         true,
     );
     Ok(integer(n))
 }
 
+/// INCRBYFLOAT in C `long double`, as Redis computes it (see [`LongDouble`]).
 fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    let by = float(&args[2])?;
     let current = match get_str(ctx, &args[1])? {
-        None => 0.0,
-        Some(v) => float(&v)?,
+        None => LongDouble::default(),
+        Some(v) => LongDouble::parse(&v).ok_or_else(err::not_float)?,
     };
-    let n = current + by;
-    if !n.is_finite() {
-        return Err(Frame::error("ERR increment would produce NaN or Infinity"));
-    }
-    let text = Bytes::from(format_double(n));
-    store(ctx, &args[1], text.clone(), None, true);
+    let by = LongDouble::parse(&args[2]).ok_or_else(err::not_float)?;
+    let sum = current
+        .checked_add(by)
+        .ok_or_else(|| Frame::error("ERR increment would produce NaN or Infinity"))?;
+    let text = Bytes::from(sum.to_human());
+    store(ctx, &args[1], Value::Str(text.clone()), None, true);
     ctx.propagate_as(vec![
         Bytes::from_static(b"SET"),
         args[1].clone(),
@@ -325,14 +325,19 @@ fn check_size(len: usize) -> Result<(), Frame> {
     Ok(())
 }
 
+/// APPEND: a new key gets the argument as SET would store it; an existing value becomes
+/// `raw`-encoded, as Redis's in-place append leaves it.
 fn append(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    let old = get_str(ctx, &args[1])?.unwrap_or_default();
+    let Some(old) = get_str(ctx, &args[1])? else {
+        store(ctx, &args[1], Value::Str(owned(&args[2])), None, false);
+        return Ok(integer(args[2].len()));
+    };
     check_size(old.len() + args[2].len())?;
     let mut joined = BytesMut::with_capacity(old.len() + args[2].len());
     joined.extend_from_slice(&old);
     joined.extend_from_slice(&args[2]);
     let len = joined.len();
-    store(ctx, &args[1], joined.freeze(), None, true);
+    store(ctx, &args[1], Value::RawStr(joined.freeze()), None, true);
     Ok(integer(len))
 }
 
@@ -356,6 +361,7 @@ fn getrange(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     Ok(Frame::Bulk(value.slice(start as usize..=end as usize)))
 }
 
+/// SETRANGE: the result is `raw`-encoded, new key or not, as in Redis.
 fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let offset = int(&args[2])?;
     if offset < 0 {
@@ -374,6 +380,6 @@ fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     }
     value[offset..offset + patch.len()].copy_from_slice(patch);
     let len = value.len();
-    store(ctx, &args[1], value.freeze(), None, true);
+    store(ctx, &args[1], Value::RawStr(value.freeze()), None, true);
     Ok(integer(len))
 }

@@ -101,6 +101,10 @@ fn watch(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         {
             continue;
         }
+        // A key already past its deadline is removed first, before this client watches it:
+        // like Redis 7.0 (`wk->expired`), its later expiry is no change to this client.
+        let now = ctx.now;
+        ctx.state.dbs[db].get(key, now);
         ctx.state.dbs[db].watch(key, &ctx.client.dirty);
         ctx.client.watching.push((db, key.clone()));
     }

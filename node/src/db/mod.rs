@@ -51,7 +51,7 @@ impl Entry {
     const COPY_BELOW: usize = 4096;
 
     fn detached(mut self) -> Entry {
-        if let Value::Str(s) = &mut self.value {
+        if let Value::Str(s) | Value::RawStr(s) = &mut self.value {
             if s.len() < Self::COPY_BELOW {
                 *s = Bytes::copy_from_slice(s);
             }

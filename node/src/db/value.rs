@@ -32,6 +32,10 @@ pub fn hash_remove(hash: &mut Hash, field: &[u8]) -> Option<Bytes> {
 #[derive(Debug, Clone)]
 pub enum Value {
     Str(Bytes),
+    /// A string Redis holds `raw`-encoded whatever its length or content: what APPEND or
+    /// SETRANGE leave on an existing value (Redis edits its `sds` in place). Only
+    /// `OBJECT ENCODING` tells it from [`Value::Str`]; copies (snapshots, DUMP) are `Str`.
+    RawStr(Bytes),
     Hash(Box<Hash>),
     List(Box<VecDeque<Bytes>>),
     Set(Box<Set<Bytes>>),
@@ -42,7 +46,7 @@ impl Value {
     /// The name `TYPE` answers.
     pub fn type_name(&self) -> &'static str {
         match self {
-            Value::Str(_) => "string",
+            Value::Str(_) | Value::RawStr(_) => "string",
             Value::Hash(_) => "hash",
             Value::List(_) => "list",
             Value::Set(_) => "set",
@@ -58,7 +62,7 @@ impl Value {
         match self {
             Value::Str(s) if s.len() <= 20 && parse_i64(s).is_some() => "int",
             Value::Str(s) if s.len() <= 44 => "embstr",
-            Value::Str(_) => "raw",
+            Value::Str(_) | Value::RawStr(_) => "raw",
             Value::List(_) => "quicklist",
             Value::Hash(h) => {
                 let longest = h
@@ -104,7 +108,7 @@ impl Value {
 
     pub fn as_str(&self) -> Option<&Bytes> {
         match self {
-            Value::Str(s) => Some(s),
+            Value::Str(s) | Value::RawStr(s) => Some(s),
             _ => None,
         }
     }
@@ -168,7 +172,7 @@ impl Value {
     /// Whether a collection became empty (and its key must go, as Redis deletes it).
     pub fn is_empty_collection(&self) -> bool {
         match self {
-            Value::Str(_) => false,
+            Value::Str(_) | Value::RawStr(_) => false,
             Value::Hash(h) => h.is_empty(),
             Value::List(l) => l.is_empty(),
             Value::Set(s) => s.is_empty(),
@@ -180,7 +184,7 @@ impl Value {
     pub fn memory(&self) -> usize {
         let pair = |a: &Bytes, b: usize| a.len() + b + 48;
         match self {
-            Value::Str(s) => s.len() + 16,
+            Value::Str(s) | Value::RawStr(s) => s.len() + 16,
             Value::Hash(h) => h.iter().map(|(k, v)| pair(k, v.len())).sum(),
             Value::List(l) => l.iter().map(|v| v.len() + 24).sum(),
             Value::Set(s) => s.iter().map(|m| pair(m, 0)).sum(),

@@ -67,7 +67,7 @@ pub fn write(state: &State, stream_db: usize) -> Vec<u8> {
 
 fn put_entry(out: &mut Vec<u8>, key: &[u8], entry: &Entry) {
     let kind = match &entry.value {
-        Value::Str(_) => STR,
+        Value::Str(_) | Value::RawStr(_) => STR,
         Value::List(_) => LIST,
         Value::Set(_) => SET,
         Value::Hash(_) => HASH,
@@ -77,7 +77,7 @@ fn put_entry(out: &mut Vec<u8>, key: &[u8], entry: &Entry) {
     out.extend_from_slice(&entry.expire_at.unwrap_or(-1).to_le_bytes());
     put_bytes(out, key);
     match &entry.value {
-        Value::Str(s) => put_bytes(out, s),
+        Value::Str(s) | Value::RawStr(s) => put_bytes(out, s),
         Value::List(l) => put_items(out, l.len(), l.iter().map(|i| (i, None))),
         Value::Set(s) => put_items(out, s.len(), s.iter().map(|i| (i, None))),
         Value::Hash(h) => put_items(out, h.len(), h.iter().map(|(f, v)| (f, Some(&v[..])))),

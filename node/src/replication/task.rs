@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{link, record, wait, LinkState};
+use crate::config::ClientClass;
 use crate::state::{now_ms, Shared, State};
 
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
@@ -81,7 +82,7 @@ async fn periodic(shared: Arc<Shared>) {
 fn tick(state: &mut State, last_ping: &mut Instant) -> Duration {
     wait::serve(state);
     let size = state.config.get_int("repl-backlog-size");
-    let limit = replica_output_limit(state.config.get("client-output-buffer-limit"));
+    let limit = state.config.output_limit(ClientClass::Replica).hard as i64;
     state.repl.stream.lock().configure(size, limit);
     let period =
         Duration::from_secs(state.config.get_int("repl-ping-replica-period").max(1) as u64);
@@ -92,29 +93,4 @@ fn tick(state: &mut State, last_ping: &mut Instant) -> Duration {
     }
     let until_deadline = wait::next_deadline(state).map(|at| (at - now_ms()).max(1) as u64);
     Duration::from_millis(until_deadline.map_or(100, |ms| ms.min(100)))
-}
-
-/// The hard limit of the `slave`/`replica` class of `client-output-buffer-limit`
-/// (0 = none).
-fn replica_output_limit(setting: &str) -> i64 {
-    let words: Vec<&str> = setting.split_whitespace().collect();
-    words
-        .chunks(4)
-        .find(|class| matches!(class.first(), Some(&"slave" | &"replica")))
-        .and_then(|class| class.get(1))
-        .and_then(|hard| crate::config::parse_memory(hard))
-        .map_or(0, |n| n as i64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::replica_output_limit;
-
-    #[test]
-    fn reads_the_replica_class() {
-        let default = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";
-        assert_eq!(replica_output_limit(default), 268435456);
-        assert_eq!(replica_output_limit("replica 1mb 0 0"), 1 << 20);
-        assert_eq!(replica_output_limit("normal 0 0 0"), 0);
-    }
 }
