@@ -1,6 +1,11 @@
 //! The node's configuration: redis.conf directives and `--directive value` overrides, kept
 //! as one table of parameters (name, default, kind, runtime-changeable) so that start-up
-//! parsing, `CONFIG GET/SET/REWRITE` and `INFO` all read the same truth.
+//! parsing, `CONFIG GET/SET/REWRITE` and `INFO` all read the same truth. The few values
+//! read on every command are also kept parsed ([`Hot`]).
+
+mod hot;
+
+pub use hot::Hot;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -97,6 +102,7 @@ static PARAMS: &[Param] = &[
     ),
     p("pidfile", "", Kind::Str, false),
     p("hz", "10", Kind::Int(1, 500), true),
+    p("io-threads", "1", Kind::Int(1, 128), false),
     p(
         "client-output-buffer-limit",
         "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
@@ -191,6 +197,8 @@ pub struct ConfigFileError {
 #[derive(Debug, Clone)]
 pub struct Config {
     values: BTreeMap<&'static str, String>,
+    /// The per-command values, parsed (follows `values`).
+    hot: Hot,
     /// The file it was loaded from, for `CONFIG REWRITE`.
     pub file: Option<PathBuf>,
 }
@@ -201,7 +209,13 @@ impl Default for Config {
             .iter()
             .map(|p| (p.name, p.default.to_owned()))
             .collect();
-        Config { values, file: None }
+        let mut config = Config {
+            values,
+            hot: Hot::default(),
+            file: None,
+        };
+        config.hot = Hot::read(&config);
+        config
     }
 }
 
@@ -267,7 +281,8 @@ impl Config {
             _ if values.len() == 1 => values[0].clone(),
             _ => return Err(bad()),
         };
-        self.values.insert(param.name, normalise(param, &value)?);
+        let normal = normalise(param, &value)?;
+        self.store(param.name, normal);
         Ok(())
     }
 
@@ -278,7 +293,7 @@ impl Config {
             let _ = std::env::set_current_dir(&dir);
         }
         if let Ok(cwd) = std::env::current_dir() {
-            self.values.insert("dir", cwd.display().to_string());
+            self.store("dir", cwd.display().to_string());
         }
     }
 
@@ -293,6 +308,11 @@ impl Config {
 
     pub fn get_int(&self, name: &str) -> i64 {
         self.get(name).parse().unwrap_or(0)
+    }
+
+    /// The values read on every command, already parsed.
+    pub fn hot(&self) -> &Hot {
+        &self.hot
     }
 
     pub fn dir(&self) -> &Path {
@@ -324,8 +344,14 @@ impl Config {
             return Err(fail("can't set immutable config"));
         }
         let normal = normalise(param, value).map_err(|e| fail(&e))?;
-        self.values.insert(param.name, normal);
+        self.store(param.name, normal);
         Ok(())
+    }
+
+    /// Sets a parameter's normalised value, keeping [`Hot`] in step.
+    fn store(&mut self, name: &'static str, value: String) {
+        self.values.insert(name, value);
+        self.hot = Hot::read(self);
     }
 
     /// `CONFIG REWRITE`: writes every non-default parameter back to the config file.

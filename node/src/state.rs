@@ -141,6 +141,35 @@ impl Shared {
     }
 }
 
+/// The clock of one batch of commands: the wall time is read once, and each command's time
+/// follows from the monotonic instant it started at — the end of the command before, which
+/// the slowlog reads anyway — so a command costs one clock read instead of four.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    unix_us: i64,
+    base: Instant,
+}
+
+impl Clock {
+    pub fn start() -> Clock {
+        Clock {
+            unix_us: now_us(),
+            base: Instant::now(),
+        }
+    }
+
+    /// When the batch started.
+    pub fn base(&self) -> Instant {
+        self.base
+    }
+
+    /// Unix time in milliseconds at `at`.
+    pub fn unix_ms(&self, at: Instant) -> i64 {
+        let since = at.saturating_duration_since(self.base).as_micros() as i64;
+        (self.unix_us + since) / 1000
+    }
+}
+
 /// Unix time in milliseconds.
 pub fn now_ms() -> i64 {
     SystemTime::now()
