@@ -4,15 +4,17 @@
 //! deadline) plus [`Db::expire_cycle`], the active sweep. Every mutation goes through
 //! [`Db::entry_mut`], [`Db::insert`] or [`Db::remove`], which flag WATCHing clients.
 //!
-//! Memory: a table slot is one pointer to a [`Node`] holding the key and its [`Entry`]
-//! together (one allocation per key instead of a wide bucket at half load), and small
-//! string values are copied out of the request buffer so they don't pin it. A key's slot
-//! and hash are computed once per access.
+//! Memory: a table slot is one pointer to a [`Node`] holding the key (inline when short)
+//! and its [`Entry`] together (one allocation per key instead of a wide bucket at half
+//! load), and small string values are copied out of the request buffer so they don't pin
+//! it. A key's slot and hash are computed once per access.
 //!
 //! Layout:
+//! - `key`: [`key::Key`], short keys stored inline in their node.
 //! - `value`: [`Value`], the five types, encodings, number parsing.
 //! - `zset`: [`zset::ZSet`], the sorted set.
 
+mod key;
 pub mod value;
 pub mod zset;
 
@@ -23,6 +25,8 @@ use std::sync::{Arc, LazyLock};
 use bytes::Bytes;
 use hashbrown::{DefaultHashBuilder, HashTable};
 use slotgate_protocol::{key_slot, SLOT_COUNT};
+
+use key::Key;
 
 pub use value::{hash_remove, parse_f64, parse_i64, Hash, Map, Set, Value};
 
@@ -63,7 +67,7 @@ impl Entry {
 /// A stored key with its entry (80 bytes with jemalloc's size classes).
 #[derive(Debug)]
 struct Node {
-    key: Box<[u8]>,
+    key: Key,
     entry: Entry,
 }
 
@@ -433,6 +437,11 @@ mod tests {
         all.sort();
         all.dedup();
         assert_eq!(all.len(), 500);
+    }
+
+    #[test]
+    fn a_node_fits_jemalloc_s_80_byte_class() {
+        assert!(std::mem::size_of::<Node>() <= 80);
     }
 
     #[test]
