@@ -304,6 +304,16 @@ impl Conn {
     /// Runs pending requests with the state locked; stops at a command that must block.
     fn execute_batch(&mut self, client: &mut Client, out: &mut BytesMut) -> Batch {
         let mut state = self.shared.state.lock();
+        if self.pending.len() > 1 {
+            // Overlap the batch's keyspace cache misses (most commands' key is `args[1]`).
+            let keys: Vec<&[u8]> = self
+                .pending
+                .iter()
+                .filter_map(|a| a.get(1))
+                .map(|k| &k[..])
+                .collect();
+            state.dbs[client.db].warm(&keys);
+        }
         let clock = Clock::start();
         let mut started = clock.base();
         let mut parked = None;
