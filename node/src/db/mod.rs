@@ -57,10 +57,20 @@ impl Entry {
     fn detached(mut self) -> Entry {
         if let Value::Str(s) = &mut self.value {
             if s.len() < Self::COPY_BELOW {
-                *s = Bytes::copy_from_slice(s);
+                *s = standalone(std::mem::take(s));
             }
         }
         self
+    }
+}
+
+/// `bytes` in an allocation of its own and of its size: kept when it already is one (a value a
+/// command built, like INCR's digits), else copied (a slice of a request buffer).
+fn standalone(bytes: Bytes) -> Bytes {
+    match bytes.try_into_mut() {
+        Ok(own) if own.capacity() == own.len() => own.freeze(),
+        Ok(own) => Bytes::copy_from_slice(&own),
+        Err(shared) => Bytes::copy_from_slice(&shared),
     }
 }
 
@@ -381,6 +391,9 @@ impl Db {
 
     /// Flags every client WATCHing `key`.
     pub fn touch(&mut self, key: &[u8]) {
+        if self.watched.is_empty() {
+            return;
+        }
         if let Some(flags) = self.watched.get(key) {
             for flag in flags {
                 flag.store(true, Ordering::Relaxed);
@@ -463,6 +476,18 @@ mod tests {
         all.sort();
         all.dedup();
         assert_eq!(all.len(), 500);
+    }
+
+    #[test]
+    fn stored_strings_own_exactly_their_bytes() {
+        let buffer = Bytes::from_static(b"SET k value");
+        let slice = buffer.slice(6..);
+        let stored = standalone(slice.clone());
+        assert_eq!(stored, slice);
+        assert_ne!(stored.as_ptr(), slice.as_ptr());
+        let built = Bytes::copy_from_slice(b"42");
+        let at = built.as_ptr();
+        assert_eq!(standalone(built).as_ptr(), at);
     }
 
     #[test]
