@@ -41,7 +41,7 @@ pub fn main(args: &[String]) -> ExitCode {
 /// The executor, as Redis's `io-threads` sizes its threads: with 1 (the default) one
 /// thread runs everything, like Redis's event loop — on a small machine shared with the
 /// clients that beats several workers handing connections to each other (fewer wake-ups,
-/// an uncontended state lock, about a quarter less CPU per request).
+/// an uncontended state lock). N > 1: a multi-thread runtime with N workers.
 fn runtime(io_threads: i64) -> std::io::Result<tokio::runtime::Runtime> {
     let mut builder = match io_threads {
         ..=1 => tokio::runtime::Builder::new_current_thread(),

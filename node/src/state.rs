@@ -1,8 +1,8 @@
 //! [`State`]: everything commands share — config, databases, pub/sub, blocked clients, the
 //! AOF, statistics, the client registry — behind one mutex ([`Shared::state`]). A
 //! connection locks it once per batch of pipelined commands, so every command is atomic and
-//! MULTI/EXEC isolated, exactly as in Redis's single-threaded model, while parsing and
-//! socket I/O run in parallel on all cores.
+//! MULTI/EXEC isolated, exactly as in Redis's single-threaded model; with `io-threads` above
+//! 1, parsing and socket I/O run in parallel on that many threads.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
