@@ -7,7 +7,8 @@ same run. Subcommands:
   proxy  slotgate -> 3+3 redis-server cluster, vs redis-benchmark --cluster direct to the same
          cluster, vs twemproxy (Debian's nutcracker) -> 3 standalone redis-server.
   node   slotgate-node vs redis-server, each standalone, appendonly no and yes (everysec),
-         plus RSS after 1,000,000 SETs.
+         one test at a time with the CPU each server spent per request (steadier than ops/s on
+         a shared machine), plus RSS after 1,000,000 SETs.
 
 Usage: benches/load/compare.py proxy|node [--bin-dir target/release] [--quick] [--node-port 12400]
                                           [--proxy-port 12100] [--tests set,get,mset]
@@ -206,12 +207,19 @@ def node_comparison(args, procs):
         ours = start_redis(procs, base + 1, extra, binary=node_bin)
         for pipeline in (1, 16):
             n = (50000 if args.quick else 200000) * (1 if pipeline == 1 else 4)
-            r_ops, _, r_cpu = benchmark(base, tests, pipeline, n, cpu_pids=[redis.pid])
-            o_ops, _, o_cpu = benchmark(base + 1, tests, pipeline, n, cpu_pids=[ours.pid])
-            rows = [[t.upper(), fmt_ops(o_ops.get(t)), fmt_ops(r_ops.get(t)), ratio(o_ops.get(t), r_ops.get(t))]
-                    for t in tests.split(",")]
-            table(f"appendonly {aof}, -P {pipeline} (n={n}; CPU s: slotgate-node {o_cpu:.1f}, redis {r_cpu:.1f})",
-                  ["test", "slotgate-node ops/s", "redis-server ops/s", "ratio"], rows)
+            rows, r_cpu, o_cpu = [], 0.0, 0.0
+            # One test at a time, each on redis-server then at once on slotgate-node, so both
+            # see about the same machine load, and CPU is known per test.
+            for t in tests.split(","):
+                r_ops, _, r_t_cpu = benchmark(base, t, pipeline, n, cpu_pids=[redis.pid])
+                o_ops, _, o_t_cpu = benchmark(base + 1, t, pipeline, n, cpu_pids=[ours.pid])
+                r_cpu, o_cpu = r_cpu + r_t_cpu, o_cpu + o_t_cpu
+                rows.append([t.upper(), fmt_ops(o_ops.get(t)), fmt_ops(r_ops.get(t)), ratio(o_ops.get(t), r_ops.get(t)),
+                             f"{o_t_cpu / n * 1e6:.2f} / {r_t_cpu / n * 1e6:.2f}", ratio(r_t_cpu, o_t_cpu)])
+            table(f"appendonly {aof}, -P {pipeline} (n={n}; CPU s: slotgate-node {o_cpu:.1f}, redis {r_cpu:.1f}; "
+                  f"load average {os.getloadavg()[0]:.1f})",
+                  ["test", "slotgate-node ops/s", "redis-server ops/s", "ratio",
+                   "CPU µs/request slotgate-node / redis", "CPU ratio (redis / ours)"], rows)
         for child in (redis, ours):
             child.kill()
             child.wait()

@@ -1,9 +1,11 @@
 //! The append-only file: every propagated write as a RESP request (the format
-//! `redis-check-aof` reads), written once per batch before its replies leave, fsynced per
-//! `appendfsync` (`always`: before replying; `everysec`: by a background thread; `no`: by
-//! the OS). Under `everysec`, as in Redis, a batch's write is postponed (up to two seconds)
-//! while the background fsync runs, so a slow disk doesn't stall every client on write(2). Also start-up replay (truncated tail dropped with a warning, corruption refused
-//! with its byte offset) and rewriting (BGREWRITEAOF) from the live keyspace.
+//! `redis-check-aof` reads), written before the replies of its batch leave — once for all
+//! the connections that ran batches in the same turn (`conn::Conn::flush_aof`) — and
+//! fsynced per `appendfsync` (`always`: before replying; `everysec`: by a background
+//! thread; `no`: by the OS). Under `everysec`, as in Redis, a write is postponed (up to two
+//! seconds) while the background fsync runs, so a slow disk doesn't stall every client on
+//! write(2). Also start-up replay (truncated tail dropped with a warning, corruption
+//! refused with its byte offset) and rewriting (BGREWRITEAOF) from the live keyspace.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -87,6 +89,11 @@ impl Aof {
             self.last_db = Some(db);
         }
         encode_request(args, &mut self.buf);
+    }
+
+    /// Whether commands wait in the buffer for [`Aof::flush`].
+    pub fn has_pending(&self) -> bool {
+        !self.buf.is_empty()
     }
 
     /// After a batch: [`Aof::flush`], unless `everysec`'s fsync is running (then the write

@@ -1,13 +1,16 @@
 //! The node's configuration: redis.conf directives and `--directive value` overrides, kept
 //! as one table of parameters (name, default, kind, runtime-changeable) so that start-up
-//! parsing, `CONFIG GET/SET/REWRITE` and `INFO` all read the same truth.
+//! parsing, `CONFIG GET/SET/REWRITE` and `INFO` all read the same truth. The few values
+//! read on every command are also kept parsed ([`Hot`]).
 
+mod hot;
 mod output_limits;
 mod params;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub use hot::Hot;
 pub use output_limits::{ClientClass, OutputLimit, OutputLimits};
 pub use params::parse_memory;
 use params::{normalise, param, Param, PARAMS};
@@ -25,6 +28,8 @@ pub struct ConfigFileError {
 #[derive(Debug, Clone)]
 pub struct Config {
     values: BTreeMap<&'static str, String>,
+    /// The per-command values, parsed (follows `values`).
+    hot: Hot,
     /// The file it was loaded from, for `CONFIG REWRITE`.
     pub file: Option<PathBuf>,
 }
@@ -35,7 +40,13 @@ impl Default for Config {
             .iter()
             .map(|p| (p.name, p.default.to_owned()))
             .collect();
-        Config { values, file: None }
+        let mut config = Config {
+            values,
+            hot: Hot::default(),
+            file: None,
+        };
+        config.hot = Hot::read(&config);
+        config
     }
 }
 
@@ -102,7 +113,7 @@ impl Config {
             _ => return Err(bad()),
         };
         let normal = normalise(param, &value, self.get(param.name))?;
-        self.values.insert(param.name, normal);
+        self.store(param.name, normal);
         Ok(())
     }
 
@@ -113,7 +124,7 @@ impl Config {
             let _ = std::env::set_current_dir(&dir);
         }
         if let Ok(cwd) = std::env::current_dir() {
-            self.values.insert("dir", cwd.display().to_string());
+            self.store("dir", cwd.display().to_string());
         }
     }
 
@@ -130,15 +141,18 @@ impl Config {
         self.get(name).parse().unwrap_or(0)
     }
 
+    /// The values read on every command, already parsed.
+    pub fn hot(&self) -> &Hot {
+        &self.hot
+    }
+
     pub fn dir(&self) -> &Path {
         Path::new(self.get("dir"))
     }
 
     /// The limits of one client class from `client-output-buffer-limit`.
     pub fn output_limit(&self, class: ClientClass) -> OutputLimit {
-        OutputLimits::parse(self.get("client-output-buffer-limit"))
-            .unwrap_or_default()
-            .class(class)
+        self.hot.output_limits.class(class)
     }
 
     /// `CONFIG GET` pairs, as Redis 7.0 builds them: a pattern without glob characters
@@ -200,7 +214,7 @@ impl Config {
         for ((name, value), param) in pairs.iter().zip(found) {
             let normal =
                 normalise(param, value, self.get(param.name)).map_err(|e| fail(name, &e))?;
-            updated.values.insert(param.name, normal);
+            updated.store(param.name, normal);
         }
         *self = updated;
         Ok(())
@@ -209,6 +223,12 @@ impl Config {
     /// `CONFIG SET name value` for one parameter.
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
         self.set_many(&[(name, value)])
+    }
+
+    /// Sets a parameter's normalised value, keeping [`Hot`] in step.
+    fn store(&mut self, name: &'static str, value: String) {
+        self.values.insert(name, value);
+        self.hot = Hot::read(self);
     }
 
     /// `CONFIG REWRITE`: writes every non-default parameter back to the config file.

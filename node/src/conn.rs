@@ -19,16 +19,25 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::aof::Aof;
 use crate::blocking::{self, Block};
 use crate::client::{Client, Mailbox, Out};
 use crate::cmd::{self, Ctx};
 use crate::config::{ClientClass, OutputLimit};
 use crate::obuf;
 use crate::reply;
-use crate::state::{now_ms, ClientMeta, Shared, State};
+use crate::state::{now_ms, ClientMeta, Clock, Shared, State};
 
 /// Requests run per lock, at most.
 const BATCH: usize = 512;
+
+/// What a batch left to do.
+struct Batch {
+    /// A command that must wait.
+    parked: Option<Parked>,
+    /// The AOF holds commands not yet written.
+    aof_pending: bool,
+}
 
 /// A blocked command waiting for its reply.
 struct Parked {
@@ -67,15 +76,18 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr)
     let mut out = BytesMut::with_capacity(16 * 1024);
     let mut idle_check = tokio::time::interval(Duration::from_secs(1));
     idle_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Idle time is counted in whole ticks of `idle_check` (no clock read per request).
     let mut last_active = Instant::now();
+    let mut active = false;
     loop {
         tokio::select! {
+            biased;
             read = stream.read_buf(&mut inbuf) => {
                 match read {
                     Ok(0) | Err(_) => break,
                     Ok(_) => {}
                 }
-                last_active = Instant::now();
+                active = true;
                 // Pushes queued before these requests arrived go out before their replies
                 // (a MONITOR client sees the lines of earlier commands first, as in Redis).
                 let flushed = match rx.try_recv() {
@@ -105,7 +117,9 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr)
                 }
             }
             _ = idle_check.tick() => {
-                if timed_out(&shared, &client, last_active) {
+                if std::mem::take(&mut active) {
+                    last_active = Instant::now();
+                } else if timed_out(&shared, &client, last_active) {
                     break;
                 }
             }
@@ -172,6 +186,15 @@ fn timed_out(shared: &Shared, client: &Client, last_active: Instant) -> bool {
     limit > 0 && last_active.elapsed() > Duration::from_secs(limit as u64)
 }
 
+/// Writes what the AOF buffers (unless `everysec`'s fsync postpones it).
+fn flush_aof(state: &mut State) {
+    if let Some(aof) = state.aof.as_mut() {
+        if let Err(e) = aof.flush_batch() {
+            tracing::error!("Error writing to the AOF file: {e}");
+        }
+    }
+}
+
 /// Unregisters a closing client from every registry.
 fn leave(shared: &Shared, client: &mut Client) {
     let mut state = shared.state.lock();
@@ -236,7 +259,13 @@ impl Conn {
                 }
                 return true;
             }
-            let parked = self.execute_batch(client, out);
+            let Batch {
+                parked,
+                aof_pending,
+            } = self.execute_batch(client, out);
+            if aof_pending {
+                self.flush_aof().await;
+            }
             if !out.is_empty() {
                 if !self.send(client, out, stream).await {
                     return false;
@@ -291,19 +320,33 @@ impl Conn {
     }
 
     /// Runs pending requests with the state locked; stops at a command that must block.
-    fn execute_batch(&mut self, client: &mut Client, out: &mut BytesMut) -> Option<Parked> {
+    fn execute_batch(&mut self, client: &mut Client, out: &mut BytesMut) -> Batch {
         let mut state = self.shared.state.lock();
+        if self.pending.len() > 1 {
+            // Overlap the batch's keyspace cache misses (most commands' key is `args[1]`).
+            let keys: Vec<&[u8]> = self
+                .pending
+                .iter()
+                .filter_map(|a| a.get(1))
+                .map(|k| &k[..])
+                .collect();
+            state.dbs[client.db].warm(&keys);
+        }
+        let clock = Clock::start();
+        let mut started = clock.base();
         let mut parked = None;
         while let Some(args) = self.pending.pop_front() {
-            if crate::pause::holds(&state, client, &args) {
+            let now = clock.unix_ms(started);
+            if crate::pause::holds(&state, client, &args, now) {
                 self.pending.push_front(args);
                 self.paused = true;
                 break;
             }
             let skipped = std::mem::take(&mut client.skip_next_reply);
             let (reply, block) = {
-                let mut ctx = Ctx::new(&mut state, client);
+                let mut ctx = Ctx::at(&mut state, client, now, started);
                 let reply = cmd::execute(&mut ctx, &args);
+                started = ctx.started;
                 (reply, ctx.block.take())
             };
             blocking::serve(&mut state);
@@ -332,12 +375,7 @@ impl Conn {
                 break;
             }
         }
-        if let Some(aof) = state.aof.as_mut() {
-            if let Err(e) = aof.flush_batch() {
-                tracing::error!("Error writing to the AOF file: {e}");
-            }
-        }
-        self.query_limit = state.config.get_int("client-query-buffer-limit") as usize;
+        self.query_limit = state.config.hot().client_query_buffer_limit;
         // Redis's `getClientType`: any subscription makes a pub/sub client (RESP3 too).
         self.output_limit = state.config.output_limit(if client.subscriptions() > 0 {
             ClientClass::PubSub
@@ -352,7 +390,19 @@ impl Conn {
         if state.shutdown {
             self.shared.shutdown.notify_one();
         }
-        parked
+        Batch {
+            parked,
+            aof_pending: state.aof.as_ref().is_some_and(Aof::has_pending),
+        }
+    }
+
+    /// Writes the AOF's buffered commands before replies leave, as Redis's `beforeSleep`
+    /// does once per event-loop turn: this task first yields, so every other connection
+    /// with requests ready runs its batch, and the first to come back writes them all in
+    /// one write(2) — a group commit instead of one write per connection.
+    async fn flush_aof(&self) {
+        tokio::task::yield_now().await;
+        flush_aof(&mut self.shared.state.lock());
     }
 
     /// Waits for a parked command's reply; `None` when the client went away.
@@ -375,7 +425,10 @@ impl Conn {
         let mut gone = false;
         loop {
             tokio::select! {
-                reply = &mut parked.rx => return reply.ok(),
+                reply = &mut parked.rx => {
+                    flush_aof(&mut self.shared.state.lock());
+                    return reply.ok();
+                }
                 _ = &mut sleep => break,
                 read = stream.read_buf(inbuf) => if !matches!(read, Ok(n) if n > 0) {
                     gone = true;

@@ -91,7 +91,7 @@ pub fn rss() -> usize {
 
 /// Evicts until memory is under `maxmemory`; false when that is impossible (OOM).
 pub fn ensure_room(state: &mut State) -> bool {
-    let limit = state.config.get_int("maxmemory") as usize;
+    let limit = state.config.hot().maxmemory as usize;
     if limit == 0 || used() <= limit {
         return true;
     }

@@ -14,7 +14,7 @@ use slotgate_protocol::Frame;
 use crate::client::Client;
 use crate::cmd::args::upper;
 use crate::cmd::{flag, lookup, Ctx, Reply};
-use crate::state::{now_ms, State};
+use crate::state::State;
 
 /// Commands that are not writes but still feed the replication stream (Redis 7.0's
 /// `may-replicate` ones that exist here).
@@ -69,9 +69,9 @@ pub fn command(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     Ok(Frame::ok())
 }
 
-/// Whether `client`'s command `args` must wait for a pause to end.
-pub fn holds(state: &State, client: &Client, args: &[Bytes]) -> bool {
-    match in_force(state, now_ms()) {
+/// Whether `client`'s command `args` must wait for a pause to end (Unix ms `now`).
+pub fn holds(state: &State, client: &Client, args: &[Bytes], now: i64) -> bool {
+    match in_force(state, now) {
         None => false,
         Some(Mode::All) => true,
         Some(Mode::Write) => may_replicate(client, args),

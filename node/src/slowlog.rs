@@ -41,7 +41,7 @@ struct Entry {
 
 /// Logs `args` if it took long enough.
 pub fn record(state: &mut State, client: &Client, args: &[Bytes], took: Duration) {
-    let threshold = state.config.get_int("slowlog-log-slower-than");
+    let threshold = state.config.hot().slowlog_log_slower_than;
     let micros = took.as_micros() as u64;
     if threshold < 0 || micros < threshold as u64 {
         return;

@@ -12,7 +12,7 @@ use slotgate_protocol::{key_slot, Frame, Slot};
 
 use super::state::Cluster;
 use crate::client::Client;
-use crate::state::{now_ms, State};
+use crate::state::State;
 
 /// What the keys of a request (or of a whole MULTI queue) look like.
 #[derive(Default)]
@@ -25,24 +25,29 @@ struct Query {
 }
 
 /// The redirection or error replacing the command's reply, if any.
-pub fn check(state: &mut State, client: &mut Client, args: &[Bytes]) -> Option<Frame> {
+pub fn check(state: &mut State, client: &mut Client, args: &[Bytes], now: i64) -> Option<Frame> {
     if state.cluster.is_none() || client.loading {
         return None;
     }
-    let name = args.first()?.to_ascii_lowercase();
-    let asking = client.cluster.asking || name == b"restore-asking";
-    if client.multi.is_none() && name != b"asking" {
+    let name = args.first()?;
+    let is = |command: &[u8]| name.eq_ignore_ascii_case(command);
+    let asking = client.cluster.asking || is(b"restore-asking");
+    if client.multi.is_none() && !is(b"asking") {
         client.cluster.asking = false;
     }
-    let commands: Vec<&[Bytes]> = match (&client.multi, name.as_slice()) {
-        (Some(multi), b"exec") => multi.queue.iter().map(Vec::as_slice).collect(),
-        _ => vec![args],
+    let queued: Vec<&[Bytes]>;
+    let commands = match &client.multi {
+        Some(multi) if is(b"exec") => {
+            queued = multi.queue.iter().map(Vec::as_slice).collect();
+            &queued[..]
+        }
+        _ => std::slice::from_ref(&args),
     };
-    let error = match inspect(state, &commands) {
+    let error = match inspect(state, commands, now) {
         Ok(query) => {
             let cluster = state.cluster.as_deref()?;
             let slot = query.slot?;
-            let allow_reads = state.config.get_bool("cluster-allow-reads-when-down");
+            let allow_reads = state.config.hot().cluster_allow_reads_when_down;
             decide(
                 cluster,
                 &query,
@@ -50,20 +55,19 @@ pub fn check(state: &mut State, client: &mut Client, args: &[Bytes]) -> Option<F
                 asking,
                 client.cluster.readonly,
                 allow_reads,
-                name == b"migrate",
+                is(b"migrate"),
             )?
         }
         Err(error) => error,
     };
-    if name == b"exec" {
+    if is(b"exec") {
         client.multi = None;
     }
     Some(error.to_frame())
 }
 
 /// Reads the keys: their slot, whether they exist where that matters.
-fn inspect(state: &mut State, commands: &[&[Bytes]]) -> Result<Query, ClusterError> {
-    let now = now_ms();
+fn inspect(state: &mut State, commands: &[&[Bytes]], now: i64) -> Result<Query, ClusterError> {
     let State { cluster, dbs, .. } = state;
     let Some(cluster) = cluster.as_deref() else {
         return Ok(Query::default());

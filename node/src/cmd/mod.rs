@@ -33,9 +33,10 @@ mod zsets;
 pub use pubsub::output_limit;
 
 use std::sync::OnceLock;
+use std::time::Instant;
 
 use bytes::Bytes;
-use slotgate_protocol::command::{Command, CommandError, Flags};
+use slotgate_protocol::command::{Command, CommandError, CommandSpec, Flags};
 use slotgate_protocol::Frame;
 
 use crate::blocking::Block;
@@ -112,30 +113,52 @@ const FAMILIES: &[&[Spec]] = &[
     lolwut::COMMANDS,
 ];
 
-fn table() -> &'static Map<&'static [u8], &'static Spec> {
-    static TABLE: OnceLock<Map<&'static [u8], &'static Spec>> = OnceLock::new();
+/// A command this node runs: its handler and what Redis's table says of it.
+struct Known {
+    spec: &'static Spec,
+    redis: &'static CommandSpec,
+}
+
+fn table() -> &'static Map<&'static [u8], Known> {
+    static TABLE: OnceLock<Map<&'static [u8], Known>> = OnceLock::new();
     TABLE.get_or_init(|| {
+        let redis = slotgate_protocol::command::table();
         FAMILIES
             .iter()
             .flat_map(|f| f.iter())
-            .map(|s| (s.name.as_bytes(), s))
+            .filter_map(|spec| {
+                let redis = redis.get(spec.name.as_bytes())?;
+                Some((spec.name.as_bytes(), Known { spec, redis }))
+            })
             .collect()
     })
 }
 
-/// The spec for a command name, any case.
-pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
+fn known(name: &[u8]) -> Option<&'static Known> {
     let mut buf = [0u8; 32];
     let lower = buf.get_mut(..name.len())?;
     lower.copy_from_slice(name);
     lower.make_ascii_lowercase();
-    table().get(&*lower).copied()
+    table().get(&*lower)
+}
+
+/// The spec for a command name, any case.
+pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
+    known(name).map(|k| k.spec)
 }
 
 /// Redis's checks before anything else: the command exists (in Redis 7.0's table, and here)
 /// and the arity is right, with Redis's texts (`'client|setname'` for a subcommand).
-/// Also Redis's flags for the (sub)command.
+/// Also Redis's flags for the (sub)command. One lookup for a plain command; containers
+/// and refusals take the table's longer road.
 fn resolve(args: &[Bytes]) -> Result<(&'static Spec, Flags), Frame> {
+    let plain = args
+        .first()
+        .and_then(|name| known(name))
+        .filter(|k| !k.redis.is_container() && k.redis.arity_ok(args.len()));
+    if let Some(k) = plain {
+        return Ok((k.spec, k.redis.flags));
+    }
     let flags = Command::parse(args).map_err(|e| e.to_frame())?.spec.flags;
     let spec = lookup(&args[0]).ok_or_else(|| CommandError::unknown_command(args).to_frame())?;
     Ok((spec, flags))
@@ -148,6 +171,8 @@ pub struct Ctx<'a> {
     pub client: &'a mut Client,
     /// Unix ms, fixed for the whole command (like Redis's cached `mstime`).
     pub now: i64,
+    /// When the next command [`call`] runs started (the slowlog measures from here).
+    pub started: Instant,
     /// Changes made by this command (Redis's `server.dirty` delta).
     pub dirty: u64,
     /// Propagate these commands instead of the one executed.
@@ -160,10 +185,16 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub fn new(state: &'a mut State, client: &'a mut Client) -> Ctx<'a> {
+        Ctx::at(state, client, now_ms(), Instant::now())
+    }
+
+    /// A context for a command that started at `started`, Unix ms `now` (a batch's clock).
+    pub fn at(state: &'a mut State, client: &'a mut Client, now: i64, started: Instant) -> Ctx<'a> {
         Ctx {
             state,
             client,
-            now: now_ms(),
+            now,
+            started,
             dirty: 0,
             rewrite: None,
             block: None,
@@ -223,7 +254,7 @@ fn dispatch(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
     if let Some(refusal) = crate::monitor::refusal(ctx.state, ctx.client, flags) {
         return reject(ctx, refusal);
     }
-    if let Some(redirect) = crate::cluster::redirect::check(ctx.state, ctx.client, args) {
+    if let Some(redirect) = crate::cluster::redirect::check(ctx.state, ctx.client, args, ctx.now) {
         return reject(ctx, redirect);
     }
     if let Some(refusal) = crate::replication::refuse_write(ctx.state, ctx.client, spec) {
@@ -259,10 +290,12 @@ fn dispatch(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
 pub fn call(ctx: &mut Ctx, spec: &'static Spec, args: &[Bytes]) -> Frame {
     ctx.client.last_command = spec.name;
     ctx.state.stats.commands += 1;
-    let started = std::time::Instant::now();
+    let started = ctx.started;
     let reply = (spec.handler)(ctx, args).unwrap_or_else(|e| e);
+    let ended = Instant::now();
+    ctx.started = ended;
     if !spec.has(flag::SKIP_SLOWLOG) {
-        crate::slowlog::record(ctx.state, ctx.client, args, started.elapsed());
+        crate::slowlog::record(ctx.state, ctx.client, args, ended - started);
     }
     let db = ctx.client.db;
     ctx.state.propagate_expired(db);

@@ -114,6 +114,7 @@ pub(super) static PARAMS: &[Param] = &[
     ),
     p("pidfile", "", Kind::Str, false),
     p("hz", "10", Kind::Int(0, INT_MAX), true),
+    p("io-threads", "1", Kind::Int(1, 128), false),
     p(
         "client-output-buffer-limit",
         OUTPUT_LIMITS,

@@ -4,15 +4,17 @@
 //! deadline) plus [`Db::expire_cycle`], the active sweep. Every mutation goes through
 //! [`Db::entry_mut`], [`Db::insert`] or [`Db::remove`], which flag WATCHing clients.
 //!
-//! Memory: a table slot is one pointer to a [`Node`] holding the key and its [`Entry`]
-//! together (one allocation per key instead of a wide bucket at half load), and small
-//! string values are copied out of the request buffer so they don't pin it. A key's slot
-//! and hash are computed once per access.
+//! Memory: a table slot is one pointer to a [`Node`] holding the key (inline when short)
+//! and its [`Entry`] together (one allocation per key instead of a wide bucket at half
+//! load), and small string values are copied out of the request buffer so they don't pin
+//! it. A key's slot and hash are computed once per access.
 //!
 //! Layout:
+//! - `key`: [`key::Key`], short keys stored inline in their node.
 //! - `value`: [`Value`], the five types, encodings, number parsing.
 //! - `zset`: [`zset::ZSet`], the sorted set.
 
+mod key;
 pub mod value;
 pub mod zset;
 
@@ -23,6 +25,8 @@ use std::sync::{Arc, LazyLock};
 use bytes::Bytes;
 use hashbrown::{DefaultHashBuilder, HashTable};
 use slotgate_protocol::{key_slot, SLOT_COUNT};
+
+use key::Key;
 
 pub use value::{hash_remove, parse_f64, parse_i64, Hash, Map, Set, Value};
 
@@ -53,17 +57,27 @@ impl Entry {
     fn detached(mut self) -> Entry {
         if let Value::Str(s) | Value::RawStr(s) = &mut self.value {
             if s.len() < Self::COPY_BELOW {
-                *s = Bytes::copy_from_slice(s);
+                *s = standalone(std::mem::take(s));
             }
         }
         self
     }
 }
 
+/// `bytes` in an allocation of its own and of its size: kept when it already is one (a value a
+/// command built, like INCR's digits), else copied (a slice of a request buffer).
+fn standalone(bytes: Bytes) -> Bytes {
+    match bytes.try_into_mut() {
+        Ok(own) if own.capacity() == own.len() => own.freeze(),
+        Ok(own) => Bytes::copy_from_slice(&own),
+        Err(shared) => Bytes::copy_from_slice(&shared),
+    }
+}
+
 /// A stored key with its entry (80 bytes with jemalloc's size classes).
 #[derive(Debug)]
 struct Node {
-    key: Box<[u8]>,
+    key: Key,
     entry: Entry,
 }
 
@@ -146,6 +160,32 @@ impl Db {
             self.expired.push(Bytes::copy_from_slice(key));
         }
         due
+    }
+
+    /// Reads what lookups of `keys` read, and the start of string values, and drops it: run
+    /// over a batch of requests before they execute, their cache misses overlap instead of
+    /// stalling one after another (the keyspace is far larger than the cache, and those
+    /// misses are most of a GET's time). In stages over a few keys at a time — every
+    /// table header, then every node, then every value — so each stage's loads are
+    /// independent of each other.
+    pub fn warm(&self, keys: &[&[u8]]) {
+        const AT_ONCE: usize = 16;
+        for chunk in keys.chunks(AT_ONCE) {
+            let mut places = [Place { slot: 0, hash: 0 }; AT_ONCE];
+            for (place, key) in places.iter_mut().zip(chunk) {
+                *place = Place::of(key);
+                std::hint::black_box(self.slots.get(place.slot).map(Table::len));
+            }
+            let mut nodes = [None; AT_ONCE];
+            for ((node, key), place) in nodes.iter_mut().zip(chunk).zip(places) {
+                *node = self.node(key, place);
+            }
+            for node in nodes.iter().flatten() {
+                if let Value::Str(s) = &node.entry.value {
+                    std::hint::black_box(s.first());
+                }
+            }
+        }
     }
 
     /// The live entry under `key`, for reading.
@@ -351,6 +391,9 @@ impl Db {
 
     /// Flags every client WATCHing `key`.
     pub fn touch(&mut self, key: &[u8]) {
+        if self.watched.is_empty() {
+            return;
+        }
         if let Some(flags) = self.watched.get(key) {
             for flag in flags {
                 flag.store(true, Ordering::Relaxed);
@@ -433,6 +476,23 @@ mod tests {
         all.sort();
         all.dedup();
         assert_eq!(all.len(), 500);
+    }
+
+    #[test]
+    fn stored_strings_own_exactly_their_bytes() {
+        let buffer = Bytes::from_static(b"SET k value");
+        let slice = buffer.slice(6..);
+        let stored = standalone(slice.clone());
+        assert_eq!(stored, slice);
+        assert_ne!(stored.as_ptr(), slice.as_ptr());
+        let built = Bytes::copy_from_slice(b"42");
+        let at = built.as_ptr();
+        assert_eq!(standalone(built).as_ptr(), at);
+    }
+
+    #[test]
+    fn a_node_fits_jemalloc_s_80_byte_class() {
+        assert!(std::mem::size_of::<Node>() <= 80);
     }
 
     #[test]

@@ -195,18 +195,27 @@ impl Value {
 
 /// Redis's `string2ll`: a canonical decimal i64 (no `+`, no leading zeros, no spaces).
 pub fn parse_i64(bytes: &[u8]) -> Option<i64> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    if digits.is_empty()
-        || digits.len() > 1 && digits.starts_with('0')
-        || !digits.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
+    let (negative, digits) = match bytes.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, bytes),
+    };
+    match digits {
+        [] | [b'0', _, ..] => return None,
+        [b'0'] if negative => return None,
+        _ => {}
     }
-    if text == "-0" {
-        return None;
-    }
-    text.parse().ok()
+    digits.iter().try_fold(0i64, |value, &b| {
+        let digit = i64::from(b.wrapping_sub(b'0'));
+        if digit > 9 {
+            return None;
+        }
+        let shifted = value.checked_mul(10)?;
+        if negative {
+            shifted.checked_sub(digit)
+        } else {
+            shifted.checked_add(digit)
+        }
+    })
 }
 
 /// Redis's `string2ld`-like float parse: rejects spaces, empty and NaN.
@@ -234,8 +243,16 @@ mod tests {
     fn integers_like_redis() {
         assert_eq!(parse_i64(b"123"), Some(123));
         assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_i64(b"0"), Some(0));
+        assert_eq!(parse_i64(b"-10"), Some(-10));
         for bad in [
-            &b"01"[..],
+            &b"-9223372036854775809"[..],
+            b"00",
+            b"-01",
+            b"1a",
+            b"\xff",
+            b"01",
             b"+1",
             b" 1",
             b"",

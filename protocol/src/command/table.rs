@@ -2,6 +2,7 @@
 //! (generated from a real redis-server by `data/generate.py`), looked up without allocating.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
 use bytes::Bytes;
@@ -19,7 +20,29 @@ const MAX_NAME_LEN: usize = 32;
 #[derive(Debug)]
 pub struct CommandTable {
     commands: Vec<CommandSpec>,
-    by_name: HashMap<Box<[u8]>, usize>,
+    by_name: HashMap<Box<[u8]>, usize, BuildHasherDefault<NameHasher>>,
+}
+
+/// FNV-1a: command names are short and come from a fixed table, so a keyed hash (std's
+/// SipHash) only costs time on every request.
+struct NameHasher(u64);
+
+impl Default for NameHasher {
+    fn default() -> Self {
+        NameHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// The process-wide table, parsed on first use.

@@ -71,10 +71,10 @@ fn zset<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a ZSet>, Frame> {
 
 /// The listpack limits in force (`zset-max-listpack-entries` / `-value`).
 fn limits(ctx: &Ctx) -> Limits {
-    let get = |name| ctx.state.config.get_int(name).max(0) as usize;
+    let hot = ctx.state.config.hot();
     Limits {
-        entries: get("zset-max-listpack-entries"),
-        value: get("zset-max-listpack-value"),
+        entries: hot.zset_max_listpack_entries,
+        value: hot.zset_max_listpack_value,
     }
 }
 
