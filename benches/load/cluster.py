@@ -14,7 +14,8 @@ about the same machine load. The measurements:
    --cluster-slots <slots> --cluster-yes` timed from start to exit; keys moved = the
    source's DBSIZE before minus after.
 
-Usage: benches/load/cluster.py [--bin-dir target/release] [--keys 100000] [--slots 4000]
+Usage: benches/load/cluster.py [--bin-dir target/release] [--requests 100000] [--keys 100000]
+                               [--slots 4000]
 Prints Markdown tables for benches/README.md. Stops every process it started, by PID.
 Ports 34100–34105 (redis-server) and 34120–34125 (slotgate-node), the cluster engineer's range,
 bus ports (`cluster-port`) 50 above; `--base` moves them all.
@@ -73,7 +74,7 @@ def measure(args, redis_port, ours_port, pids):
     """{name: (redis result, slotgate-node result)}, each measurement back to back."""
     result = {}
     for pipeline in (1, 16):
-        n = 100000 * (1 if pipeline == 1 else 4)
+        n = args.requests * (1 if pipeline == 1 else 4)
         result[pipeline] = [(n, *benchmark(port, "set,get", pipeline, n, cluster=True, cpu_pids=pids[port]))
                             for port in (redis_port, ours_port)]
     result["reshard"] = [reshard(port, args.keys, args.slots) for port in (redis_port, ours_port)]
@@ -83,6 +84,8 @@ def measure(args, redis_port, ours_port, pids):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin-dir", default="target/release")
+    parser.add_argument("--requests", type=int, default=100000,
+                        help="redis-benchmark requests at -P 1 (four times as many at -P 16)")
     parser.add_argument("--keys", type=int, default=100000)
     parser.add_argument("--slots", type=int, default=4000)
     parser.add_argument("--base", type=int, default=34100, help="redis-server's first port; slotgate-node's is 20 above")
