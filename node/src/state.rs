@@ -31,6 +31,8 @@ pub struct Stats {
     pub net_output_bytes: u64,
     /// Error replies by their code (INFO errorstats).
     pub errors: crate::info::ErrorStats,
+    /// Calls, time and errors per command (INFO commandstats).
+    pub commands_by_name: crate::info::CommandStats,
 }
 
 /// What CLIENT LIST / KILL know about a connection.
