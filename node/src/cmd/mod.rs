@@ -152,14 +152,14 @@ pub fn names() -> impl Iterator<Item = &'static str> {
 }
 
 /// Where `args` counts in INFO commandstats, as Redis's `lookupCommand` finds it: the
-/// command, or a container's subcommand; `None` when there is no such command.
+/// command, or a container's subcommand (bare `COMMAND` is itself); `None` when there is
+/// no such command.
 fn stat_key(args: &[Bytes]) -> Option<StatKey> {
     let k = known(args.first()?)?;
-    if !k.redis.is_container() {
-        return Some(StatKey::Plain(k.index));
+    match args.get(1) {
+        Some(sub) if k.redis.is_container() => Some(StatKey::Sub(&k.redis.subcommand(sub)?.name)),
+        _ => Some(StatKey::Plain(k.index)),
     }
-    let sub = k.redis.subcommand(args.get(1)?)?;
-    Some(StatKey::Sub(&sub.name))
 }
 
 /// The spec for a command name, any case.
@@ -271,6 +271,8 @@ fn dispatch(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
         }
     };
     let key = Some(key);
+    // Redis's `c->lastcmd`: set for every command it finds, queued or refused too.
+    ctx.client.last_command = full_name(spec, key);
     if !ctx.client.authenticated && !spec.has(flag::NOAUTH) {
         return reject(ctx, key, Frame::error("NOAUTH Authentication required."));
     }
@@ -322,11 +324,12 @@ fn dispatch(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
 /// Runs the handler, counts it in INFO commandstats when [`execute`] resolved it (not yet
 /// the master's stream nor a served blocked command) and propagates what it changed.
 pub fn call(ctx: &mut Ctx, spec: &'static Spec, args: &[Bytes]) -> Frame {
-    ctx.client.last_command = spec.name;
-    ctx.state.stats.commands += 1;
     let key = ctx.stat.take();
+    ctx.state.stats.commands += 1;
     let started = ctx.started;
     let reply = (spec.handler)(ctx, args).unwrap_or_else(|e| e);
+    // After the handler: EXEC's queued commands leave `exec`, as in Redis.
+    ctx.client.last_command = full_name(spec, key);
     let ended = Instant::now();
     ctx.started = ended;
     if ctx.block.is_none() && !ctx.client.loading {
@@ -354,6 +357,14 @@ pub fn call(ctx: &mut Ctx, spec: &'static Spec, args: &[Bytes]) -> Frame {
     ctx.dirty = 0;
     ctx.rewrite = None;
     reply
+}
+
+/// The name CLIENT LIST shows: `container|sub` for a subcommand.
+fn full_name(spec: &'static Spec, key: Option<StatKey>) -> &'static str {
+    match key {
+        Some(StatKey::Sub(full)) => full,
+        _ => spec.name,
+    }
 }
 
 /// An error before execution, counted as the command's `rejected_calls`; inside MULTI it
