@@ -263,6 +263,7 @@ fn dispatch(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
         Ok(found) => found,
         Err(refusal) => {
             let key = stat_key(args);
+            ctx.client.last_command = key.map_or("NULL", refused_name);
             if ctx.client.multi.is_some() && args[0].eq_ignore_ascii_case(b"exec") {
                 count_rejected(ctx, key);
                 return tx::abort(ctx, &refusal);
@@ -271,7 +272,8 @@ fn dispatch(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
         }
     };
     let key = Some(key);
-    // Redis's `c->lastcmd`: set for every command it finds, queued or refused too.
+    // Redis's `c->lastcmd`: set for every command it finds, queued or refused too (NULL
+    // for an unknown one, above).
     ctx.client.last_command = full_name(spec, key);
     if !ctx.client.authenticated && !spec.has(flag::NOAUTH) {
         return reject(ctx, key, Frame::error("NOAUTH Authentication required."));
@@ -364,6 +366,14 @@ fn full_name(spec: &'static Spec, key: Option<StatKey>) -> &'static str {
     match key {
         Some(StatKey::Sub(full)) => full,
         _ => spec.name,
+    }
+}
+
+/// The name of a command refused before it was resolved (wrong arity): a slow path.
+fn refused_name(key: StatKey) -> &'static str {
+    match key {
+        StatKey::Plain(i) => names().nth(i).unwrap_or("NULL"),
+        StatKey::Sub(full) => full,
     }
 }
 
