@@ -42,6 +42,40 @@ impl Mailbox {
     }
 }
 
+/// What CLIENT LIST shows of a client besides address, name and age: read live for the
+/// caller, copied into the shared `ClientMeta` once per batch for everyone else.
+#[derive(Debug, Clone, Copy)]
+pub struct Visible {
+    pub db: usize,
+    /// Channels, patterns, shard channels.
+    pub subs: [usize; 3],
+    /// Commands queued in MULTI; -1 outside a transaction.
+    pub multi: i64,
+    pub resp: u8,
+    /// A WATCHed key changed (flag `d`).
+    pub dirty_cas: bool,
+    pub readonly: bool,
+    pub no_evict: bool,
+    /// The last command run, `container|sub` for a subcommand.
+    pub last_command: &'static str,
+}
+
+impl Default for Visible {
+    /// A client that has run nothing yet.
+    fn default() -> Visible {
+        Visible {
+            db: 0,
+            subs: [0; 3],
+            multi: -1,
+            resp: 2,
+            dirty_cas: false,
+            readonly: false,
+            no_evict: false,
+            last_command: "NULL",
+        }
+    }
+}
+
 /// A queued MULTI transaction.
 #[derive(Debug, Default)]
 pub struct Multi {
@@ -150,6 +184,24 @@ impl Client {
     /// SKIP taken before running it. CLIENT REPLY OFF and SKIP themselves get no reply.
     pub fn replies(&self, skipped: bool) -> bool {
         !(self.reply_off || skipped || self.skip_next_reply)
+    }
+
+    /// What CLIENT LIST shows of this client now.
+    pub fn visible(&self) -> Visible {
+        Visible {
+            db: self.db,
+            subs: [
+                self.channels.len(),
+                self.patterns.len(),
+                self.shard_channels.len(),
+            ],
+            multi: self.multi.as_ref().map_or(-1, |m| m.queue.len() as i64),
+            resp: self.resp,
+            dirty_cas: self.dirty.load(Ordering::Relaxed),
+            readonly: self.cluster.readonly,
+            no_evict: self.no_evict,
+            last_command: self.last_command,
+        }
     }
 
     /// RESP2 clients with subscriptions may only run the pub/sub commands.

@@ -153,9 +153,10 @@ fn admit(
         addr: addr.to_string(),
         laddr: client.laddr.map(|a| a.to_string()).unwrap_or_default(),
         name: None,
-        db: 0,
         created: client.created,
-        last_command: "NULL",
+        last_active: client.created,
+        visible: Default::default(),
+        blocked: false,
         mailbox: client.mailbox.clone(),
     };
     state.clients.insert(id, meta);
@@ -280,6 +281,9 @@ impl Conn {
             }
             if let Some(parked) = parked {
                 let reply = self.wait(parked, stream, inbuf).await;
+                if let Some(meta) = self.shared.state.lock().clients.get_mut(&client.id) {
+                    meta.blocked = false;
+                }
                 let Some(reply) = reply else { return false };
                 reply::encode(&reply, client.resp, out);
             }
@@ -383,8 +387,9 @@ impl Conn {
             ClientClass::Normal
         });
         if let Some(meta) = state.clients.get_mut(&client.id) {
-            meta.db = client.db;
-            meta.last_command = client.last_command;
+            meta.visible = client.visible();
+            meta.last_active = clock.base();
+            meta.blocked = parked.is_some();
             meta.name.clone_from(&client.name);
         }
         if state.shutdown {

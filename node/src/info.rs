@@ -32,6 +32,79 @@ impl ErrorStats {
     }
 }
 
+/// Which INFO commandstats entry a command counts in: a plain command by its index in the
+/// command table (O(1) on the hot path), a subcommand by its full name (`config|get`).
+#[derive(Debug, Clone, Copy)]
+pub enum StatKey {
+    Plain(usize),
+    Sub(&'static str),
+}
+
+/// One command's figures (Redis's `calls`, `microseconds`, `rejected_calls`,
+/// `failed_calls`).
+#[derive(Debug, Default, Clone, Copy)]
+struct CallStats {
+    calls: u64,
+    usec: u64,
+    rejected: u64,
+    failed: u64,
+}
+
+/// INFO commandstats: calls, time, and errors per command. Rejected means refused before
+/// running (arity, NOAUTH, MOVED, OOM…), failed means ran and replied an error.
+#[derive(Debug, Default)]
+pub struct CommandStats {
+    plain: Vec<CallStats>,
+    sub: BTreeMap<&'static str, CallStats>,
+}
+
+impl CommandStats {
+    fn entry(&mut self, key: StatKey) -> &mut CallStats {
+        match key {
+            StatKey::Plain(i) => {
+                if self.plain.len() <= i {
+                    self.plain
+                        .resize(crate::cmd::names().count().max(i + 1), CallStats::default());
+                }
+                &mut self.plain[i]
+            }
+            StatKey::Sub(name) => self.sub.entry(name).or_default(),
+        }
+    }
+
+    /// A run of the command: its time, and whether it replied an error.
+    pub fn call(&mut self, key: StatKey, usec: u64, failed: bool) {
+        let e = self.entry(key);
+        e.calls += 1;
+        e.usec += usec;
+        e.failed += u64::from(failed);
+    }
+
+    /// A refusal before the command ran.
+    pub fn reject(&mut self, key: StatKey) {
+        self.entry(key).rejected += 1;
+    }
+
+    fn fields(&self) -> Vec<(String, String)> {
+        let plain = crate::cmd::names().zip(self.plain.iter());
+        let all: BTreeMap<&str, &CallStats> =
+            plain.chain(self.sub.iter().map(|(n, s)| (*n, s))).collect();
+        all.into_iter()
+            .filter(|(_, s)| s.calls + s.rejected + s.failed > 0)
+            .map(|(name, s)| {
+                let per_call = if s.calls == 0 { 0.0 } else { s.usec as f64 / s.calls as f64 };
+                (
+                    format!("cmdstat_{name}"),
+                    format!(
+                        "calls={},usec={},usec_per_call={per_call:.2},rejected_calls={},failed_calls={}",
+                        s.calls, s.usec, s.rejected, s.failed
+                    ),
+                )
+            })
+            .collect()
+    }
+}
+
 /// Sections in Redis's order; the flag says whether plain `INFO` includes it.
 const SECTIONS: &[(&str, bool)] = &[
     ("server", true),
@@ -42,6 +115,7 @@ const SECTIONS: &[(&str, bool)] = &[
     ("replication", true),
     ("cpu", true),
     ("modules", true),
+    ("commandstats", false),
     ("errorstats", true),
     ("cluster", true),
     ("keyspace", true),
@@ -96,6 +170,7 @@ fn section(state: &State, name: &str) -> Vec<(String, String)> {
         "stats" => stats(state),
         "replication" => return crate::replication::info(state),
         "cpu" => cpu(),
+        "commandstats" => return state.stats.commands_by_name.fields(),
         "errorstats" => return state.stats.errors.fields(),
         "cluster" => vec![(
             "cluster_enabled",

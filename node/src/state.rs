@@ -31,17 +31,23 @@ pub struct Stats {
     pub net_output_bytes: u64,
     /// Error replies by their code (INFO errorstats).
     pub errors: crate::info::ErrorStats,
+    /// Calls, time and errors per command (INFO commandstats).
+    pub commands_by_name: crate::info::CommandStats,
 }
 
-/// What CLIENT LIST / KILL know about a connection.
+/// What CLIENT LIST / KILL know about a connection; `visible` and `last_active` are
+/// refreshed after each batch of its commands.
 #[derive(Debug, Clone)]
 pub struct ClientMeta {
     pub addr: String,
     pub laddr: String,
     pub name: Option<Bytes>,
-    pub db: usize,
     pub created: Instant,
-    pub last_command: &'static str,
+    /// When its last batch of commands started (CLIENT LIST `idle`).
+    pub last_active: Instant,
+    pub visible: crate::client::Visible,
+    /// Parked on a blocking command (flag `b`).
+    pub blocked: bool,
     pub mailbox: Mailbox,
 }
 

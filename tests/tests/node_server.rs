@@ -114,6 +114,53 @@ fn replies_match_redis() {
     }
 }
 
+/// INFO commandstats counts calls, rejected calls (arity, MULTI refusals, subcommands by
+/// `container|sub`) and failed calls as Redis does; RESETSTAT clears it. Times are masked.
+#[test]
+fn commandstats_match_redis() {
+    let ours = node(&[]);
+    let theirs = RedisServer::start(ServerKind::Redis, free_port(), &[]);
+    let script: &[&[&str]] = &[
+        &["CONFIG", "RESETSTAT"],
+        &["SET", "a", "1"],
+        &["GET", "a"],
+        &["GET"],
+        &["LPUSH", "a", "x"],
+        &["CLIENT", "SETNAME"],
+        &["CONFIG", "GET", "maxmemory"],
+        &["MULTI"],
+        &["INCR", "a"],
+        &["WATCH", "a"],
+        &["EXEC"],
+        &["EXEC"],
+    ];
+    let stats = |server: &RedisServer| {
+        let mut client = server.client();
+        for command in script {
+            client.cmd(command).unwrap();
+        }
+        let Ok(Frame::Bulk(text)) = client.cmd(&["INFO", "commandstats"]) else {
+            panic!("INFO commandstats is not a bulk string");
+        };
+        let mut lines: Vec<String> = String::from_utf8_lossy(&text)
+            .lines()
+            .map(|line| {
+                let fields = line.split(',').filter(|f| !f.contains("usec"));
+                fields.collect::<Vec<_>>().join(",")
+            })
+            .collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(stats(&ours), stats(&theirs));
+    let mut client = ours.client();
+    let info = |c: &mut slotgate_tests::client::Client, section: &str| {
+        format!("{:?}", c.cmd(&["INFO", section]).unwrap())
+    };
+    assert!(info(&mut client, "all").contains("cmdstat_get:calls=1"));
+    assert!(!info(&mut client, "default").contains("Commandstats"));
+}
+
 #[test]
 fn acknowledged_writes_survive_kill_9() {
     let mut server = node(&[("appendonly", "yes"), ("appendfsync", "always")]);

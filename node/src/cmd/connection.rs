@@ -215,11 +215,11 @@ fn client(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         }
         ("INFO", 2) => Ok(Frame::Verbatim(
             *b"txt",
-            Bytes::from(client_line(ctx, ctx.client.id, "info") + "\n"),
+            Bytes::from(client_line(ctx, ctx.client.id) + "\n"),
         )),
         ("LIST", _) => {
             let ids = list_ids(ctx, &args[2..])?;
-            let line = |id: &u64| client_line(ctx, *id, "list") + "\n";
+            let line = |id: &u64| client_line(ctx, *id) + "\n";
             let text: String = ids.iter().map(line).collect();
             Ok(Frame::Verbatim(*b"txt", Bytes::from(text)))
         }
@@ -274,10 +274,10 @@ fn list_ids(ctx: &Ctx, options: &[Bytes]) -> Result<Vec<u64>, Frame> {
     }
 }
 
-/// One client's CLIENT LIST line; the calling client's `cmd` is the running
-/// `client|<sub>`, as Redis shows it, and its flags and subscription counts are its own
-/// (other clients show what the shared state knows: monitor or not).
-fn client_line(ctx: &Ctx, id: u64, sub: &str) -> String {
+/// One client's CLIENT LIST line, fields in Redis 7.0's order. The caller's own state is
+/// read live (its `cmd` is the running `client|<sub>`); other clients show what their
+/// connection last copied into the shared state.
+fn client_line(ctx: &Ctx, id: u64) -> String {
     let Some(meta) = ctx.state.clients.get(&id) else {
         return String::new();
     };
@@ -288,30 +288,32 @@ fn client_line(ctx: &Ctx, id: u64, sub: &str) -> String {
         .unwrap_or_default();
     let age = meta.created.elapsed().as_secs();
     let me = id == ctx.client.id;
-    let monitor = ctx.state.monitors.contains(id);
-    let (cmd, flags, subs, resp) = if me {
-        let c = &*ctx.client;
-        let subs = (c.channels.len(), c.patterns.len(), c.shard_channels.len());
-        (format!("client|{sub}"), own_flags(c, monitor), subs, c.resp)
+    let (v, idle) = if me {
+        (ctx.client.visible(), 0)
     } else {
-        let flags = if monitor { "O" } else { "N" };
-        (meta.last_command.to_owned(), flags.to_owned(), (0, 0, 0), 2)
+        (meta.visible, meta.last_active.elapsed().as_secs())
     };
+    let flags = flags(ctx, id, &v, meta.blocked && !me);
+    let [sub, psub, ssub] = v.subs;
     format!(
-        "id={id} addr={} laddr={} fd=8 name={name} age={age} idle=0 flags={flags} db={} sub={} psub={} ssub={} multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user=default redir=-1 resp={resp}",
-        meta.addr, meta.laddr, meta.db, subs.0, subs.1, subs.2,
+        "id={id} addr={} laddr={} fd=8 name={name} age={age} idle={idle} flags={flags} db={} sub={sub} psub={psub} ssub={ssub} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
+        meta.addr, meta.laddr, v.db, v.multi, v.last_command, v.resp,
     )
 }
 
 /// Redis's client flag letters, in its order, for what the node tracks: `O` monitor, `P`
-/// subscribed, `d` a WATCHed key changed, `r` READONLY, `e` no-evict; `N` for none.
-fn own_flags(client: &crate::client::Client, monitor: bool) -> String {
+/// subscribed, `x` in MULTI, `b` blocked, `d` a WATCHed key changed, `r`
+/// READONLY, `e` no-evict; `N` for none.
+fn flags(ctx: &Ctx, id: u64, v: &crate::client::Visible, blocked: bool) -> String {
+    let monitor = ctx.state.monitors.contains(id);
     let flags: String = [
         (monitor, 'O'),
-        (client.subscriptions() > 0, 'P'),
-        (client.dirty.load(std::sync::atomic::Ordering::Relaxed), 'd'),
-        (client.cluster.readonly, 'r'),
-        (client.no_evict, 'e'),
+        (v.subs.iter().any(|&n| n > 0), 'P'),
+        (v.multi >= 0, 'x'),
+        (blocked, 'b'),
+        (v.dirty_cas, 'd'),
+        (v.readonly, 'r'),
+        (v.no_evict, 'e'),
     ]
     .iter()
     .filter(|(set, _)| *set)

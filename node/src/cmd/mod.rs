@@ -42,6 +42,7 @@ use slotgate_protocol::Frame;
 use crate::blocking::Block;
 use crate::client::Client;
 use crate::db::{Db, Map};
+use crate::info::StatKey;
 use crate::state::{now_ms, State};
 
 /// A handler's outcome: the reply, or an error reply (so handlers can use `?`).
@@ -115,6 +116,8 @@ const FAMILIES: &[&[Spec]] = &[
 
 /// A command this node runs: its handler and what Redis's table says of it.
 struct Known {
+    /// Position in [`FAMILIES`], flattened: the command's INFO commandstats slot.
+    index: usize,
     spec: &'static Spec,
     redis: &'static CommandSpec,
 }
@@ -126,9 +129,10 @@ fn table() -> &'static Map<&'static [u8], Known> {
         FAMILIES
             .iter()
             .flat_map(|f| f.iter())
-            .filter_map(|spec| {
+            .enumerate()
+            .filter_map(|(index, spec)| {
                 let redis = redis.get(spec.name.as_bytes())?;
-                Some((spec.name.as_bytes(), Known { spec, redis }))
+                Some((spec.name.as_bytes(), Known { index, spec, redis }))
             })
             .collect()
     })
@@ -142,6 +146,22 @@ fn known(name: &[u8]) -> Option<&'static Known> {
     table().get(&*lower)
 }
 
+/// Every command's name, in the order of the commandstats slots ([`StatKey::Plain`]).
+pub fn names() -> impl Iterator<Item = &'static str> {
+    FAMILIES.iter().flat_map(|f| f.iter()).map(|spec| spec.name)
+}
+
+/// Where `args` counts in INFO commandstats, as Redis's `lookupCommand` finds it: the
+/// command, or a container's subcommand (bare `COMMAND` is itself); `None` when there is
+/// no such command.
+fn stat_key(args: &[Bytes]) -> Option<StatKey> {
+    let k = known(args.first()?)?;
+    match args.get(1) {
+        Some(sub) if k.redis.is_container() => Some(StatKey::Sub(&k.redis.subcommand(sub)?.name)),
+        _ => Some(StatKey::Plain(k.index)),
+    }
+}
+
 /// The spec for a command name, any case.
 pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
     known(name).map(|k| k.spec)
@@ -151,17 +171,18 @@ pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
 /// and the arity is right, with Redis's texts (`'client|setname'` for a subcommand).
 /// Also Redis's flags for the (sub)command. One lookup for a plain command; containers
 /// and refusals take the table's longer road.
-fn resolve(args: &[Bytes]) -> Result<(&'static Spec, Flags), Frame> {
+fn resolve(args: &[Bytes]) -> Result<(&'static Spec, Flags, StatKey), Frame> {
     let plain = args
         .first()
         .and_then(|name| known(name))
         .filter(|k| !k.redis.is_container() && k.redis.arity_ok(args.len()));
     if let Some(k) = plain {
-        return Ok((k.spec, k.redis.flags));
+        return Ok((k.spec, k.redis.flags, StatKey::Plain(k.index)));
     }
     let flags = Command::parse(args).map_err(|e| e.to_frame())?.spec.flags;
-    let spec = lookup(&args[0]).ok_or_else(|| CommandError::unknown_command(args).to_frame())?;
-    Ok((spec, flags))
+    let found = lookup(&args[0]).zip(stat_key(args));
+    let (spec, key) = found.ok_or_else(|| CommandError::unknown_command(args).to_frame())?;
+    Ok((spec, flags, key))
 }
 
 /// What a handler sees: the state (locked), its client, the time, and where it reports
@@ -181,6 +202,8 @@ pub struct Ctx<'a> {
     pub block: Option<Block>,
     /// Blocking commands must not wait (inside MULTI, or when served).
     pub no_block: bool,
+    /// Where the next [`call`] counts in INFO commandstats, when [`execute`] resolved it.
+    stat: Option<StatKey>,
 }
 
 impl<'a> Ctx<'a> {
@@ -199,6 +222,7 @@ impl<'a> Ctx<'a> {
             rewrite: None,
             block: None,
             no_block: false,
+            stat: None,
         }
     }
 
@@ -235,35 +259,46 @@ pub fn execute(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
 }
 
 fn dispatch(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
-    let (spec, flags) = match resolve(args) {
+    let (spec, flags, key) = match resolve(args) {
         Ok(found) => found,
-        Err(refusal) if ctx.client.multi.is_some() && args[0].eq_ignore_ascii_case(b"exec") => {
-            return tx::abort(ctx, &refusal)
+        Err(refusal) => {
+            let key = stat_key(args);
+            ctx.client.last_command = key.map_or("NULL", refused_name);
+            if ctx.client.multi.is_some() && args[0].eq_ignore_ascii_case(b"exec") {
+                count_rejected(ctx, key);
+                return tx::abort(ctx, &refusal);
+            }
+            return reject(ctx, key, refusal);
         }
-        Err(refusal) => return reject(ctx, refusal),
     };
+    let key = Some(key);
+    // Redis's `c->lastcmd`: set for every command it finds, queued or refused too (NULL
+    // for an unknown one, above).
+    ctx.client.last_command = full_name(spec, key);
     if !ctx.client.authenticated && !spec.has(flag::NOAUTH) {
-        return reject(ctx, Frame::error("NOAUTH Authentication required."));
+        return reject(ctx, key, Frame::error("NOAUTH Authentication required."));
     }
     if ctx.client.in_pubsub_mode() && !spec.has(flag::PUBSUB) {
+        count_rejected(ctx, key);
         return Frame::error(format!(
             "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
             spec.name
         ));
     }
     if let Some(refusal) = crate::monitor::refusal(ctx.state, ctx.client, flags) {
-        return reject(ctx, refusal);
+        return reject(ctx, key, refusal);
     }
     if let Some(redirect) = crate::cluster::redirect::check(ctx.state, ctx.client, args, ctx.now) {
-        return reject(ctx, redirect);
+        return reject(ctx, key, redirect);
     }
     if let Some(refusal) = crate::replication::refuse_write(ctx.state, ctx.client, spec) {
-        return reject(ctx, refusal);
+        return reject(ctx, key, refusal);
     }
     if ctx.client.multi.is_some() && !spec.has(flag::NOQUEUE) {
         if spec.has(flag::NOMULTI) {
             return reject(
                 ctx,
+                key,
                 Frame::error(format!(
                     "ERR Command not allowed inside a transaction: {}",
                     spec.name
@@ -278,22 +313,34 @@ fn dispatch(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
     if spec.has(flag::DENYOOM) && !ctx.client.loading && !crate::memory::ensure_room(ctx.state) {
         return reject(
             ctx,
+            key,
             Frame::error("OOM command not allowed when used memory > 'maxmemory'."),
         );
     }
+    ctx.stat = key;
     let reply = call(ctx, spec, args);
     crate::monitor::feed(ctx.state, ctx.client, flags, args);
     reply
 }
 
-/// Runs the handler and propagates what it changed.
+/// Runs the handler, counts it in INFO commandstats when [`execute`] resolved it (not yet
+/// the master's stream nor a served blocked command) and propagates what it changed.
 pub fn call(ctx: &mut Ctx, spec: &'static Spec, args: &[Bytes]) -> Frame {
-    ctx.client.last_command = spec.name;
+    let key = ctx.stat.take();
     ctx.state.stats.commands += 1;
     let started = ctx.started;
     let reply = (spec.handler)(ctx, args).unwrap_or_else(|e| e);
+    // After the handler: EXEC's queued commands leave `exec`, as in Redis.
+    ctx.client.last_command = full_name(spec, key);
     let ended = Instant::now();
     ctx.started = ended;
+    if ctx.block.is_none() && !ctx.client.loading {
+        if let Some(key) = key {
+            let usec = (ended - started).as_micros() as u64;
+            let failed = matches!(reply, Frame::Error(_));
+            ctx.state.stats.commands_by_name.call(key, usec, failed);
+        }
+    }
     if !spec.has(flag::SKIP_SLOWLOG) {
         crate::slowlog::record(ctx.state, ctx.client, args, ended - started);
     }
@@ -314,12 +361,36 @@ pub fn call(ctx: &mut Ctx, spec: &'static Spec, args: &[Bytes]) -> Frame {
     reply
 }
 
-/// An error before execution; inside MULTI it also dooms the transaction.
-fn reject(ctx: &mut Ctx, reply: Frame) -> Frame {
+/// The name CLIENT LIST shows: `container|sub` for a subcommand.
+fn full_name(spec: &'static Spec, key: Option<StatKey>) -> &'static str {
+    match key {
+        Some(StatKey::Sub(full)) => full,
+        _ => spec.name,
+    }
+}
+
+/// The name of a command refused before it was resolved (wrong arity): a slow path.
+fn refused_name(key: StatKey) -> &'static str {
+    match key {
+        StatKey::Plain(i) => names().nth(i).unwrap_or("NULL"),
+        StatKey::Sub(full) => full,
+    }
+}
+
+/// An error before execution, counted as the command's `rejected_calls`; inside MULTI it
+/// also dooms the transaction.
+fn reject(ctx: &mut Ctx, key: Option<StatKey>, reply: Frame) -> Frame {
+    count_rejected(ctx, key);
     if let Some(multi) = ctx.client.multi.as_mut() {
         multi.failed = true;
     }
     reply
+}
+
+fn count_rejected(ctx: &mut Ctx, key: Option<StatKey>) {
+    if let Some(key) = key.filter(|_| !ctx.client.loading) {
+        ctx.state.stats.commands_by_name.reject(key);
+    }
 }
 
 pub(crate) fn arity_ok(arity: i32, n: usize) -> bool {
@@ -358,7 +429,7 @@ mod tests {
 
     #[test]
     fn refusals_use_redis_texts() {
-        let text = |parts: &[&str]| resolve(&args(parts)).map(|(s, _)| s.name);
+        let text = |parts: &[&str]| resolve(&args(parts)).map(|(s, _, _)| s.name);
         assert_eq!(
             text(&["foo", "a", "b"]),
             Err(Frame::error(
