@@ -5,7 +5,7 @@ use bytes::Bytes;
 use slotgate_protocol::Frame;
 
 use super::Ctx;
-use crate::db::{parse_f64, parse_i64, Entry, Value};
+use crate::db::{parse_f64, parse_i64, Value};
 use crate::reply::err;
 
 /// An integer argument (`ERR value is not an integer or out of range`).
@@ -95,14 +95,8 @@ pub fn write_or_create<'a, T: ?Sized>(
     pick: fn(&mut Value) -> Option<&mut T>,
 ) -> Result<&'a mut T, Frame> {
     let now = ctx.now;
-    let db = ctx.db();
-    if db.get(key, now).is_none() {
-        db.insert(key, Entry::new(make()));
-    }
-    match db.entry_mut(key, now) {
-        Some(entry) => pick(&mut entry.value).ok_or_else(err::wrong_type),
-        None => Err(err::wrong_type()),
-    }
+    let entry = ctx.db().entry_or_insert(key, now, make);
+    pick(&mut entry.value).ok_or_else(err::wrong_type)
 }
 
 /// Copies an argument out of the request buffer, so stored data never pins a whole read.

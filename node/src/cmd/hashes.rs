@@ -46,7 +46,7 @@ fn hset(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let h = write_or_create(ctx, &args[1], new_hash, Value::as_hash_mut)?;
     let added = args[2..]
         .chunks(2)
-        .filter(|p| h.insert(owned(&p[0]), owned(&p[1])).is_none())
+        .filter(|p| set_field(h, &p[0], &p[1]))
         .count();
     ctx.changed(1);
     Ok(if is(&args[0], "hmset") {
@@ -54,6 +54,20 @@ fn hset(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     } else {
         integer(added)
     })
+}
+
+/// Sets one field; true when it is new. An existing field keeps its stored name (no copy).
+fn set_field(h: &mut Hash, field: &Bytes, value: &Bytes) -> bool {
+    match h.get_mut(&field[..]) {
+        Some(stored) => {
+            *stored = owned(value);
+            false
+        }
+        None => {
+            h.insert(owned(field), owned(value));
+            true
+        }
+    }
 }
 
 fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) -> Reply {

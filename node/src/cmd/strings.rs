@@ -262,36 +262,50 @@ fn mset(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     Ok(if nx { integer(1) } else { Frame::ok() })
 }
 
-/// The integer stored at `key` (0 when absent).
-fn current_int(ctx: &mut Ctx, key: &[u8]) -> Result<i64, Frame> {
-    match get_str(ctx, key)? {
-        None => Ok(0),
-        Some(v) => int(&v),
-    }
+/// INCR, DECR, INCRBY, DECRBY: one keyspace lookup, the new digits stored in place (the
+/// deadline stays); an absent key counts from 0.
+fn incr(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+    let by = if args.len() == 3 { int(&args[2])? } else { 1 };
+    let by = if args[0][0].eq_ignore_ascii_case(&b'd') {
+        by.checked_neg()
+            .ok_or_else(|| Frame::error("ERR decrement would overflow"))?
+    } else {
+        by
+    };
+    let now = ctx.now;
+    let db = ctx.db();
+    let n = match db.entry_mut_unflagged(&args[1], now) {
+        Some(entry) => {
+            let (Value::Str(text) | Value::RawStr(text)) = &mut entry.value else {
+                return Err(err::wrong_type());
+            };
+            let n = int(text)?.checked_add(by).ok_or_else(err::overflow)?;
+            entry.value = Value::Str(digits(n, std::mem::take(text)));
+            db.touch(&args[1]);
+            n
+        }
+        None => {
+            db.insert(&args[1], Entry::new(Value::Str(digits(by, Bytes::new()))));
+            by
+        }
+    };
+    ctx.changed(1);
+    Ok(integer(n))
 }
 
-fn incr(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    let name = upper(&args[0]);
-    let by = match name.as_str() {
-        "INCR" => 1,
-        "DECR" => -1,
-        "INCRBY" => int(&args[2])?,
-        _ => int(&args[2])?
-            .checked_neg()
-            .ok_or_else(|| Frame::error("ERR decrement would overflow"))?,
-    };
-    let n = current_int(ctx, &args[1])?
-        .checked_add(by)
-        .ok_or_else(err::overflow)?;
-    let mut digits = itoa::Buffer::new();
-    store(
-        ctx,
-        &args[1],
-        Value::Str(Bytes::copy_from_slice(digits.format(n).as_bytes())),
-        None,
-        true,
-    );
-    Ok(integer(n))
+/// `n` in decimal, written over `old` when its allocation is ours alone and of the right
+/// size (as Redis updates a counter in place), else in a new allocation.
+fn digits(n: i64, old: Bytes) -> Bytes {
+    let mut text = itoa::Buffer::new();
+    let text = text.format(n).as_bytes();
+    match old.try_into_mut() {
+        Ok(mut own) if own.capacity() == text.len() => {
+            own.clear();
+            own.extend_from_slice(text);
+            own.freeze()
+        }
+        _ => Bytes::copy_from_slice(text),
+    }
 }
 
 /// INCRBYFLOAT in C `long double`, as Redis computes it (see [`LongDouble`]).

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 
 use bytes::Bytes;
-use hashbrown::{DefaultHashBuilder, HashTable};
+use hashbrown::{hash_table, DefaultHashBuilder, HashTable};
 use slotgate_protocol::{key_slot, SLOT_COUNT};
 
 use key::Key;
@@ -71,6 +71,16 @@ fn standalone(bytes: Bytes) -> Bytes {
         Ok(own) if own.capacity() == own.len() => own.freeze(),
         Ok(own) => Bytes::copy_from_slice(&own),
         Err(shared) => Bytes::copy_from_slice(&shared),
+    }
+}
+
+/// Flags every client in `watched` WATCHing `key`.
+fn flag_watchers(watched: &Map<Bytes, Vec<Arc<AtomicBool>>>, key: &[u8]) {
+    if watched.is_empty() {
+        return;
+    }
+    for flag in watched.get(key).into_iter().flatten() {
+        flag.store(true, Ordering::Relaxed);
     }
 }
 
@@ -197,14 +207,72 @@ impl Db {
         self.node(key, at).map(|n| &n.entry)
     }
 
-    /// The live entry under `key`, for changing it (WATCHers are flagged).
+    /// The live entry under `key`, for changing it (WATCHers are flagged). One table lookup.
     pub fn entry_mut(&mut self, key: &[u8], now: i64) -> Option<&mut Entry> {
+        self.live_mut(key, now, true)
+    }
+
+    /// Like [`Db::entry_mut`] without flagging WATCHers, for a command that may still fail:
+    /// it calls [`Db::touch`] once it has changed the entry.
+    pub fn entry_mut_unflagged(&mut self, key: &[u8], now: i64) -> Option<&mut Entry> {
+        self.live_mut(key, now, false)
+    }
+
+    fn live_mut(&mut self, key: &[u8], now: i64, flag: bool) -> Option<&mut Entry> {
         let at = Place::of(key);
-        if self.expire_if_due(key, at, now) {
-            return None;
+        let Db {
+            slots,
+            watched,
+            keys,
+            volatile,
+            expired,
+            ..
+        } = self;
+        let found = slots
+            .get_mut(at.slot)?
+            .find_entry(at.hash, |n| *n.key == *key)
+            .ok()?;
+        if flag {
+            flag_watchers(watched, key);
         }
-        self.touch(key);
-        self.node_mut(key, at).map(|n| &mut n.entry)
+        if !found.get().entry.expired(now) {
+            return Some(&mut found.into_mut().entry);
+        }
+        let (node, _) = found.remove();
+        *keys -= 1;
+        *volatile -= usize::from(node.entry.expire_at.is_some());
+        expired.push(Bytes::copy_from_slice(key));
+        None
+    }
+
+    /// The live entry under `key` for changing it, created as `make()` when absent (or
+    /// expired): one table lookup either way. WATCHers are flagged.
+    pub fn entry_or_insert(&mut self, key: &[u8], now: i64, make: fn() -> Value) -> &mut Entry {
+        let at = Place::of(key);
+        if self.slots.is_empty() {
+            self.slots = (0..SLOT_COUNT).map(|_| Table::default()).collect();
+        }
+        flag_watchers(&self.watched, key);
+        let table = &mut self.slots[at.slot];
+        match table.entry(at.hash, |n| *n.key == *key, |n| hash(&n.key)) {
+            hash_table::Entry::Occupied(found) => {
+                let node = found.into_mut();
+                if node.entry.expired(now) {
+                    self.volatile -= 1;
+                    self.expired.push(Bytes::copy_from_slice(key));
+                    node.entry = Entry::new(make());
+                }
+                &mut node.entry
+            }
+            hash_table::Entry::Vacant(room) => {
+                self.keys += 1;
+                let node = Box::new(Node {
+                    key: key.into(),
+                    entry: Entry::new(make()),
+                });
+                &mut room.insert(node).into_mut().entry
+            }
+        }
     }
 
     /// Stores `entry` under `key` (copying the key out of the request buffer).
@@ -391,14 +459,7 @@ impl Db {
 
     /// Flags every client WATCHing `key`.
     pub fn touch(&mut self, key: &[u8]) {
-        if self.watched.is_empty() {
-            return;
-        }
-        if let Some(flags) = self.watched.get(key) {
-            for flag in flags {
-                flag.store(true, Ordering::Relaxed);
-            }
-        }
+        flag_watchers(&self.watched, key);
     }
 
     pub fn watch(&mut self, key: &[u8], flag: &Arc<AtomicBool>) {

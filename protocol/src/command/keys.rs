@@ -6,6 +6,9 @@
 //! makes Redis fall back to the command's own key finder — emulated in `native_keys` — and
 //! so does any spec with VARIABLE_FLAGS (SET, BITFIELD).
 
+use std::iter::StepBy;
+use std::ops::RangeInclusive;
+
 use bytes::Bytes;
 
 use super::flags::KeyFlags;
@@ -42,14 +45,66 @@ pub fn key_indices(spec: &CommandSpec, args: &[Bytes]) -> Vec<usize> {
 /// The argument indices that choose a request's slot: its keys, and for sharded pub/sub
 /// (SPUBLISH, SSUBSCRIBE, SUNSUBSCRIBE) its shard channels.
 pub fn routing_indices(spec: &CommandSpec, args: &[Bytes]) -> Vec<usize> {
-    if spec.has_keys() {
-        return key_indices(spec, args);
+    routing_positions(spec, args).collect()
+}
+
+/// [`routing_indices`] as an iterator, without allocating for the common shape: one key
+/// spec, a fixed index then a range (GET, SET, MSET, HSET, …).
+pub(super) fn routing_positions(spec: &CommandSpec, args: &[Bytes]) -> Positions {
+    if let Some(range) = single_range(spec, args) {
+        return Positions::Range(range);
     }
-    from_specs(spec, args, true)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|k| k.pos)
-        .collect()
+    let listed = if spec.has_keys() {
+        key_indices(spec, args)
+    } else {
+        from_specs(spec, args, true)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|k| k.pos)
+            .collect()
+    };
+    Positions::Listed(listed.into_iter())
+}
+
+/// Key positions: a stepped range or a list.
+#[derive(Debug, Clone)]
+pub(super) enum Positions {
+    Range(StepBy<RangeInclusive<usize>>),
+    Listed(std::vec::IntoIter<usize>),
+}
+
+impl Iterator for Positions {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        match self {
+            Positions::Range(range) => range.next(),
+            Positions::Listed(list) => list.next(),
+        }
+    }
+}
+
+/// The keys of a command with a single key spec, an index then a range, when it applies to
+/// `args`; `None` sends the request down the general path (which also finds SET's and
+/// BITFIELD's keys, VARIABLE_FLAGS, by their native finder: at the same position).
+fn single_range(spec: &CommandSpec, args: &[Bytes]) -> Option<StepBy<RangeInclusive<usize>>> {
+    let [key_spec] = spec.key_specs.as_slice() else {
+        return None;
+    };
+    if key_spec.flags.contains(KeyFlags::NOT_KEY) || key_spec.flags.contains(KeyFlags::INCOMPLETE) {
+        return None;
+    }
+    let (BeginSearch::Index { index }, FindKeys::Range { .. }) =
+        (&key_spec.begin_search, &key_spec.find_keys)
+    else {
+        return None;
+    };
+    let (first, last, step) = find(&key_spec.find_keys, i64::from(*index), args)?;
+    let argc = args.len() as i64;
+    if last >= argc || last < first || first >= argc || step <= 0 || first < 0 {
+        return None;
+    }
+    Some((first as usize..=last as usize).step_by(step as usize))
 }
 
 /// All specs applied in order; `None` when one is invalid or incomplete.
@@ -205,6 +260,22 @@ mod tests {
                 let args = vec![Bytes::from_static(b"x"); n];
                 let _ = key_refs(spec, &args);
                 let _ = routing_indices(spec, &args);
+            }
+        }
+    }
+
+    #[test]
+    fn range_shortcut_finds_what_the_general_path_finds() {
+        let words = ["k", "get", "2", "x", "keys", "store", "1"];
+        for spec in table().iter_all() {
+            for n in 0..9 {
+                let args: Vec<Bytes> = (0..n)
+                    .map(|i| Bytes::from_static(words[i % words.len()].as_bytes()))
+                    .collect();
+                if let Some(range) = single_range(spec, &args) {
+                    let general = key_indices(spec, &args);
+                    assert_eq!(range.collect::<Vec<_>>(), general, "{}", spec.name);
+                }
             }
         }
     }

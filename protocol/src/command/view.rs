@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use super::keys::routing_indices;
+use super::keys::routing_positions;
 use super::routing::Routing;
 use super::spec::CommandSpec;
 use super::table::table;
@@ -60,9 +60,7 @@ impl<'a> Command<'a> {
     /// or the shard channel of SPUBLISH/SSUBSCRIBE/SUNSUBSCRIBE.
     pub fn keys(&self) -> impl Iterator<Item = &'a Bytes> {
         let args = self.args;
-        routing_indices(self.spec, args)
-            .into_iter()
-            .filter_map(move |i| args.get(i))
+        routing_positions(self.spec, args).filter_map(move |i| args.get(i))
     }
 
     /// The one slot of all keys; `None` for a request without keys.
