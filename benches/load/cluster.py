@@ -17,8 +17,9 @@ about the same machine load. The measurements:
 Usage: benches/load/cluster.py [--bin-dir target/release] [--requests 100000] [--keys 100000]
                                [--slots 4000]
 Prints Markdown tables for benches/README.md. Stops every process it started, by PID.
-Ports 34100–34105 (redis-server) and 34120–34125 (slotgate-node), the cluster engineer's range,
-bus ports (`cluster-port`) 50 above; `--base` moves them all.
+Ports 14100–14105 (redis-server) and 14120–14125 (slotgate-node), bus ports (`cluster-port`) 50
+above, all below the kernel's ephemeral range (32768+), where an outgoing connection's local
+port can take a port before a server binds it; `--base` moves them all.
 """
 import argparse
 import os
@@ -88,7 +89,7 @@ def main():
                         help="redis-benchmark requests at -P 1 (four times as many at -P 16)")
     parser.add_argument("--keys", type=int, default=100000)
     parser.add_argument("--slots", type=int, default=4000)
-    parser.add_argument("--base", type=int, default=34100, help="redis-server's first port; slotgate-node's is 20 above")
+    parser.add_argument("--base", type=int, default=14100, help="redis-server's first port; slotgate-node's is 20 above")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     load_before = os.getloadavg()

@@ -69,8 +69,14 @@ def start_redis(procs, port, extra=(), binary="redis-server"):
     d = os.path.join(procs.dir, f"n{port}")
     os.makedirs(d, exist_ok=True)
     argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", d, "--save", "", *extra]
-    child = procs.start(f"{os.path.basename(binary)}-{port}", argv)
-    wait_port(port)
+    name = f"{os.path.basename(binary)}-{port}"
+    child = procs.start(name, argv)
+    try:
+        wait_port(port)
+    except RuntimeError:
+        with open(os.path.join(procs.dir, f"{name}.log"), errors="replace") as log:
+            sys.stderr.write(f"{name} log:\n{log.read()[-2000:]}\n")
+        raise
     return child
 
 

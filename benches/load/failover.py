@@ -12,7 +12,7 @@
 
 Usage: benches/load/failover.py [failover|sync|write ...] [--bin-dir target/release] [--runs 5]
 Prints Markdown tables (paste them into benches/README.md). Stops every process it started, by
-PID. Loopback only, ports 33100-33199.
+PID. Loopback only, ports 13100-13199 (below the kernel's ephemeral range).
 """
 import argparse
 import os
@@ -26,7 +26,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from compare import Procs, benchmark, fmt_ops, ratio, start_redis, table  # noqa: E402
 
-BASE = 33100
+BASE = 13100
 NODE_TIMEOUT = "5000"
 
 
