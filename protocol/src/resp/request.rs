@@ -17,6 +17,9 @@ use super::{Limits, ProtocolError};
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Request {
     pub args: Vec<Bytes>,
+    /// The request exactly as it arrived, when that is the canonical multibulk encoding of
+    /// `args` (every line ended by `\r\n`), so a proxy can forward it without re-encoding.
+    pub raw: Option<Bytes>,
 }
 
 impl Request {
@@ -28,6 +31,7 @@ impl Request {
     {
         Request {
             args: args.into_iter().map(Into::into).collect(),
+            raw: None,
         }
     }
 
@@ -48,6 +52,8 @@ struct Partial {
     args: Vec<(usize, usize)>,
     /// Length announced by a `$<n>` header whose payload has not fully arrived.
     pending_bulk: Option<usize>,
+    /// A line end so far was not `\r\n` (Redis skips the byte after `\r` unchecked).
+    irregular: bool,
 }
 
 /// Incremental request decoder; keep one per connection.
@@ -55,6 +61,8 @@ struct Partial {
 pub struct RequestDecoder {
     limits: Limits,
     partial: Partial,
+    /// Fill [`Request::raw`] (see [`RequestDecoder::keeping_raw`]).
+    keep_raw: bool,
 }
 
 impl RequestDecoder {
@@ -62,7 +70,15 @@ impl RequestDecoder {
         RequestDecoder {
             limits,
             partial: Partial::default(),
+            keep_raw: false,
         }
+    }
+
+    /// Also hand out each canonical request's own bytes as [`Request::raw`] (a proxy
+    /// forwards them; a server has no use for them and skips the reference count).
+    pub fn keeping_raw(mut self) -> Self {
+        self.keep_raw = true;
+        self
     }
 
     /// Replace the limits (e.g. looser ones once a client has authenticated).
@@ -113,6 +129,7 @@ impl RequestDecoder {
                     return Ok(Step::Empty);
                 }
                 let count = count as usize;
+                p.irregular = buf[cr + 1] != b'\n';
                 p.pos = cr + 2;
                 p.declared = Some(count);
                 p.args.reserve(count.min(MAX_PREALLOC));
@@ -137,6 +154,7 @@ impl RequestDecoder {
                         .filter(|&n| n >= 0 && n as u64 <= limits.max_bulk_len as u64)
                         .ok_or(ProtocolError::InvalidBulkLength)?
                         as usize;
+                    p.irregular |= buf[cr + 1] != b'\n';
                     p.pos = cr + 2;
                     p.pending_bulk = Some(len);
                     len
@@ -147,10 +165,12 @@ impl RequestDecoder {
                 return Ok(Step::NeedMore);
             }
             p.args.push((p.pos, p.pos + len));
+            p.irregular |= buf[p.pos + len..p.pos + len + 2] != *b"\r\n";
             p.pos += len + 2;
             p.pending_bulk = None;
         }
         let mut frozen = buf.split_to(p.pos).freeze();
+        let raw = (self.keep_raw && !p.irregular).then(|| frozen.clone());
         let mut args = Vec::with_capacity(declared);
         let (last_start, last_end) = p.args.pop().unwrap_or_default();
         args.extend(
@@ -164,7 +184,7 @@ impl RequestDecoder {
         args.push(frozen);
         p.pos = 0;
         p.declared = None;
-        Ok(Step::Request(Request { args }))
+        Ok(Step::Request(Request { args, raw }))
     }
 }
 
@@ -206,5 +226,5 @@ fn decode_inline(buf: &mut BytesMut, limits: &Limits) -> Result<Step, ProtocolEr
     if args.is_empty() {
         return Ok(Step::Empty);
     }
-    Ok(Step::Request(Request { args }))
+    Ok(Step::Request(Request { args, raw: None }))
 }

@@ -67,6 +67,30 @@ fn protocol_errors_use_redis_text() {
 }
 
 #[test]
+fn a_canonical_request_keeps_its_raw_bytes_and_an_irregular_one_does_not() {
+    let raw_of = |input: &[u8]| {
+        let mut buf = BytesMut::from(input);
+        RequestDecoder::default()
+            .keeping_raw()
+            .decode(&mut buf)
+            .unwrap()
+            .unwrap()
+            .raw
+    };
+    let canonical = b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n";
+    assert_eq!(raw_of(canonical).as_deref(), Some(&canonical[..]));
+    // Redis skips the byte after each `\r` and the two after each payload unchecked.
+    for irregular in [
+        &b"*2\rx$3\r\nGET\r\n$1\r\nk\r\n"[..],
+        b"*2\r\n$3\rxGET\r\n$1\r\nk\r\n",
+        b"*2\r\n$3\r\nGETxx$1\r\nk\r\n",
+    ] {
+        assert_eq!(raw_of(irregular), None);
+    }
+    assert_eq!(raw_of(b"GET k\r\n"), None);
+}
+
+#[test]
 fn huge_declared_lengths_reserve_nothing() {
     let mut decoder = RequestDecoder::default();
     let mut buf = BytesMut::from(&b"*2147483647\r\n$536870912\r\nabc"[..]);

@@ -19,16 +19,16 @@ use slotgate_protocol::Limits;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 
 use super::link::{open, LinkSettings};
-use super::{next_backoff, BackendError, Job, Proto, Reply, Upstream};
+use super::{next_backoff, BackendError, Job, Proto, Receiver, Reply, Upstream};
 use crate::metrics::{metrics, BackendMetrics};
 
 /// Jobs written and awaiting replies, oldest first, each with the time its batch was
 /// written; `None` marks a reply to swallow (the `+OK` of an `ASKING`).
 type InFlight = Arc<Mutex<VecDeque<(Instant, Option<Job>)>>>;
 
+/// Initial capacity of the job and in-flight queues (they grow as needed).
 const BATCH: usize = 1024;
 const ASKING: &[u8] = b"*1\r\n$6\r\nASKING\r\n";
 
@@ -39,13 +39,13 @@ pub(super) async fn run(
     proto: Proto,
     upstream: Upstream,
     readonly: bool,
-    mut rx: mpsc::UnboundedReceiver<Job>,
+    mut rx: Receiver<Job>,
 ) {
     let stats = metrics().backend(&addr);
     let mut jobs = Vec::with_capacity(BATCH);
     let mut backoff = Duration::ZERO;
     loop {
-        if jobs.is_empty() && rx.recv_many(&mut jobs, BATCH).await == 0 {
+        if jobs.is_empty() && rx.recv_all(&mut jobs).await == 0 {
             return;
         }
         let link = LinkSettings {
@@ -78,7 +78,7 @@ pub(super) async fn run(
 /// `jobs` holds the first batch and, on return, nothing.
 async fn serve(
     stream: TcpStream,
-    rx: &mut mpsc::UnboundedReceiver<Job>,
+    rx: &mut Receiver<Job>,
     jobs: &mut Vec<Job>,
     stats: &BackendMetrics,
 ) -> bool {
@@ -90,7 +90,7 @@ async fn serve(
     let broken = loop {
         if jobs.is_empty() {
             tokio::select! {
-                n = rx.recv_many(jobs, BATCH) => if n == 0 { break false },
+                n = rx.recv_all(jobs) => if n == 0 { break false },
                 _ = &mut reader => {
                     reader_ended = true;
                     break true;
@@ -99,9 +99,7 @@ async fn serve(
             // Let every session that is ready this turn queue its requests too, then write
             // them all at once.
             tokio::task::yield_now().await;
-            while let Ok(job) = rx.try_recv() {
-                jobs.push(job);
-            }
+            rx.try_recv_all(jobs);
         }
         {
             let sent = Instant::now();

@@ -22,6 +22,7 @@
 
 mod conn;
 mod link;
+mod mailbox;
 mod replica;
 
 use std::collections::HashMap;
@@ -31,9 +32,9 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use tokio::runtime::Handle;
-use tokio::sync::mpsc;
 
 pub use link::{open, query, LinkSettings};
+pub use mailbox::{mailbox, Mailbox, Receiver};
 
 use crate::config::Config;
 use crate::health::HealthTable;
@@ -85,7 +86,7 @@ pub struct Reply {
 }
 
 /// Where a reply goes: the session's inbox.
-pub type Inbox = mpsc::UnboundedSender<Reply>;
+pub type Inbox = Mailbox<Reply>;
 
 /// One request for a backend: its encoded bytes and where its reply goes.
 #[derive(Debug)]
@@ -110,7 +111,18 @@ impl Job {
 /// Handle of one connection task; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Backend {
-    jobs: mpsc::UnboundedSender<Job>,
+    jobs: Arc<JobBox>,
+}
+
+/// The connection task's job mailbox, closed when the last [`Backend`] handle is dropped
+/// (the task then ends).
+#[derive(Debug)]
+struct JobBox(Mailbox<Job>);
+
+impl Drop for JobBox {
+    fn drop(&mut self) {
+        self.0.close();
+    }
 }
 
 impl Backend {
@@ -129,14 +141,16 @@ impl Backend {
         upstream: Upstream,
         readonly: bool,
     ) -> Backend {
-        let (jobs, rx) = mpsc::unbounded_channel();
+        let (jobs, rx) = mailbox();
         runtime.spawn(conn::run(addr, proto, upstream, readonly, rx));
-        Backend { jobs }
+        Backend {
+            jobs: Arc::new(JobBox(jobs)),
+        }
     }
 
     /// Queues a job; if the task is gone the job fails at once as not sent.
     pub fn send(&self, job: Job) {
-        if let Err(mpsc::error::SendError(job)) = self.jobs.send(job) {
+        if let Err(job) = self.jobs.0.send(job) {
             job.fail(BackendError::NotSent);
         }
     }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use slotgate_protocol::redirect::ClusterError;
+use slotgate_protocol::resp::Request;
 use slotgate_protocol::{key_slot, Slot};
 
 use super::queue::{Entry, Part, Route, Work};
@@ -23,7 +24,8 @@ const BEFORE_AUTH: &[&str] = &["auth", "hello", "quit", "reset"];
 
 impl Session {
     /// Routes one request and queues its reply (or its parts).
-    pub(super) fn on_request(&mut self, args: Vec<Bytes>) {
+    pub(super) fn on_request(&mut self, request: Request) {
+        let Request { args, raw } = request;
         let routed = router::plan(&args);
         let name = routed.name;
         self.queue.label(name);
@@ -44,9 +46,9 @@ impl Session {
                 if routed.write {
                     self.wrote(slot);
                 }
-                self.single(self.slot_route(slot, routed.read), &args)
+                self.single(self.slot_route(slot, routed.read), &args, raw)
             }
-            Plan::AnyMaster => self.single(Route::Any, &args),
+            Plan::AnyMaster => self.single(Route::Any, &args, raw),
             Plan::FanOut(kind) => self.fan_out(kind, routed.read, &args),
             Plan::AllMasters(Merge::Scan) => self.scan(&args),
             Plan::AllMasters(merge) => self.all_masters(merger_for(merge), &args),
@@ -67,9 +69,10 @@ impl Session {
         }
     }
 
-    /// One part, forwarded as is.
-    pub(super) fn single(&mut self, route: Route, args: &[Bytes]) {
-        let payload = self.encode(args);
+    /// One part, forwarded as is: the bytes the client sent when they are canonical RESP
+    /// (`raw`), else re-encoded.
+    fn single(&mut self, route: Route, args: &[Bytes], raw: Option<Bytes>) {
+        let payload = raw.unwrap_or_else(|| self.encode(args));
         let deadline = Some(self.deadline);
         self.start([Part::new(payload, route)], Merger::Pass, deadline, true);
     }

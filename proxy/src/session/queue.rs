@@ -193,6 +193,12 @@ impl ReplyQueue {
         self.entries.is_empty()
     }
 
+    /// Whether the front entry waits for a reply that should come soon: a request on a
+    /// connection with a deadline (not a blocking command).
+    pub fn front_in_flight(&self) -> bool {
+        matches!(self.entries.front(), Some(Entry::Waiting(work)) if work.deadline.is_some())
+    }
+
     /// The waiting entry `seq`, if it is still queued and waiting.
     pub fn work_mut(&mut self, seq: u64) -> Option<&mut Work> {
         let index = usize::try_from(seq.checked_sub(self.front)?).ok()?;
