@@ -69,11 +69,17 @@ impl CommandTable {
 
     /// The top-level command called `name`, in any letter case.
     pub fn get(&self, name: &[u8]) -> Option<&CommandSpec> {
+        self.position(name).map(|i| &self.commands[i])
+    }
+
+    /// Where the top-level command called `name` (any letter case) is in [`Self::iter`]'s
+    /// order: a dense index, for per-command arrays.
+    pub fn position(&self, name: &[u8]) -> Option<usize> {
         let mut buf = [0u8; MAX_NAME_LEN];
         let lower = buf.get_mut(..name.len())?;
         lower.copy_from_slice(name);
         lower.make_ascii_lowercase();
-        self.by_name.get(&*lower).map(|&i| &self.commands[i])
+        self.by_name.get(&*lower).copied()
     }
 
     /// The spec that handles `args`, as Redis's `lookupCommand` finds it: the command named

@@ -109,8 +109,8 @@ impl BackendMetrics {
 pub struct Metrics {
     registry: Registry,
     families: Families,
-    /// Top-level command name → position in `commands` (the last slot is `unknown`).
-    command_index: HashMap<&'static str, usize>,
+    /// Each top-level command's series, at its position in the command table (the last
+    /// slot is `unknown`).
     commands: Vec<OnceLock<CommandSeries>>,
     backends: Mutex<HashMap<String, BackendMetrics>>,
 }
@@ -134,16 +134,10 @@ impl Metrics {
         let _ = registry.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
         ));
-        let command_index: HashMap<&'static str, usize> = table()
-            .iter()
-            .enumerate()
-            .map(|(i, spec)| (spec.name.as_str(), i))
-            .collect();
-        let commands = (0..=command_index.len()).map(|_| OnceLock::new()).collect();
+        let commands = (0..=table().len()).map(|_| OnceLock::new()).collect();
         Metrics {
             registry,
             families,
-            command_index,
             commands,
             backends: Mutex::new(HashMap::new()),
         }
@@ -176,7 +170,7 @@ impl Metrics {
     /// A command exceeded the slow-command threshold.
     pub fn slow_command(&self, name: &str) {
         let top = top_level(name);
-        let label = if self.command_index.contains_key(top) {
+        let label = if table().position(top.as_bytes()).is_some() {
             top
         } else {
             UNKNOWN
@@ -189,8 +183,8 @@ impl Metrics {
 
     fn command_series(&self, name: &str) -> &CommandSeries {
         let top = top_level(name);
-        let (index, label) = match self.command_index.get(top) {
-            Some(&index) => (index, top),
+        let (index, label) = match table().position(top.as_bytes()) {
+            Some(index) => (index, top),
             None => (self.commands.len() - 1, UNKNOWN),
         };
         self.commands[index].get_or_init(|| CommandSeries {
