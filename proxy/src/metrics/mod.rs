@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 
+use prometheus::local::{LocalHistogram, LocalIntCounter};
 use prometheus::{Encoder, Histogram, IntCounter, Registry, TextEncoder};
 use slotgate_protocol::command::table;
 use slotgate_protocol::redirect::ClusterError;
@@ -83,8 +84,36 @@ pub struct BackendMetrics {
 }
 
 impl BackendMetrics {
+    /// A local tally for a connection's reader (see [`BackendTally`]).
+    pub fn tally(&self) -> BackendTally {
+        BackendTally {
+            requests: self.requests.local(),
+            errors: self.errors.local(),
+            latency: self.latency.local(),
+        }
+    }
+
+    /// Counts `n` requests that got no reply (connect failed, connection lost).
+    pub fn failed(&self, n: usize) {
+        if n == 0 || !enabled() {
+            return;
+        }
+        self.requests.inc_by(n as u64);
+        self.errors.inc_by(n as u64);
+    }
+}
+
+/// One connection reader's counts of its backend's round trips, kept without atomics and
+/// added to the shared series once per batch of replies ([`BackendTally::flush`]).
+pub struct BackendTally {
+    requests: LocalIntCounter,
+    errors: LocalIntCounter,
+    latency: LocalHistogram,
+}
+
+impl BackendTally {
     /// Counts one backend round trip (`ok` = a non-error reply arrived).
-    pub fn request(&self, ok: bool, seconds: f64) {
+    pub fn request(&mut self, ok: bool, seconds: f64) {
         if !enabled() {
             return;
         }
@@ -95,13 +124,17 @@ impl BackendMetrics {
         self.latency.observe(seconds);
     }
 
-    /// Counts `n` requests that got no reply (connect failed, connection lost).
-    pub fn failed(&self, n: usize) {
-        if n == 0 || !enabled() {
-            return;
-        }
-        self.requests.inc_by(n as u64);
-        self.errors.inc_by(n as u64);
+    /// Adds what was counted since the last flush to the shared series.
+    pub fn flush(&mut self) {
+        self.requests.flush();
+        self.errors.flush();
+        self.latency.flush();
+    }
+}
+
+impl Drop for BackendTally {
+    fn drop(&mut self) {
+        self.flush();
     }
 }
 
@@ -426,7 +459,9 @@ mod tests {
     #[test]
     fn every_declared_family_is_exported() {
         let m = metrics();
-        m.backend("127.0.0.1:1").request(false, 0.01);
+        let mut tally = m.backend("127.0.0.1:1").tally();
+        tally.request(false, 0.01);
+        tally.flush();
         m.backend_state("127.0.0.1:1", true, Some(Role::Replica));
         for kind in [
             Redirect::Moved,
