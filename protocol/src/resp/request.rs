@@ -91,24 +91,40 @@ impl RequestDecoder {
     /// `Ok(None)`: more bytes are needed (call again after the next read; nothing is lost).
     /// `Err`: the stream is malformed; reply with the error and close the connection.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Request>, ProtocolError> {
+        let mut request = Request::default();
+        Ok(self.decode_into(buf, &mut request)?.then_some(request))
+    }
+
+    /// Like [`Self::decode`], into `request` (overwritten; `true` when a request was taken):
+    /// a caller that keeps one `Request` reuses its argument vector instead of allocating
+    /// one per request.
+    pub fn decode_into(
+        &mut self,
+        buf: &mut BytesMut,
+        request: &mut Request,
+    ) -> Result<bool, ProtocolError> {
         loop {
             if buf.is_empty() {
-                return Ok(None);
+                return Ok(false);
             }
             let outcome = if self.partial.declared.is_some() || buf[0] == b'*' {
-                self.decode_multibulk(buf)?
+                self.decode_multibulk(buf, request)?
             } else {
-                decode_inline(buf, &self.limits)?
+                decode_inline(buf, &self.limits, request)?
             };
             match outcome {
-                Step::Request(request) => return Ok(Some(request)),
-                Step::NeedMore => return Ok(None),
+                Step::Taken => return Ok(true),
+                Step::NeedMore => return Ok(false),
                 Step::Empty => continue,
             }
         }
     }
 
-    fn decode_multibulk(&mut self, buf: &mut BytesMut) -> Result<Step, ProtocolError> {
+    fn decode_multibulk(
+        &mut self,
+        buf: &mut BytesMut,
+        request: &mut Request,
+    ) -> Result<Step, ProtocolError> {
         let limits = self.limits;
         let p = &mut self.partial;
         let declared = match p.declared {
@@ -170,8 +186,10 @@ impl RequestDecoder {
             p.pending_bulk = None;
         }
         let mut frozen = buf.split_to(p.pos).freeze();
-        let raw = (self.keep_raw && !p.irregular).then(|| frozen.clone());
-        let mut args = Vec::with_capacity(declared);
+        request.raw = (self.keep_raw && !p.irregular).then(|| frozen.clone());
+        let args = &mut request.args;
+        args.clear();
+        args.reserve(declared);
         let (last_start, last_end) = p.args.pop().unwrap_or_default();
         args.extend(
             p.args
@@ -184,13 +202,14 @@ impl RequestDecoder {
         args.push(frozen);
         p.pos = 0;
         p.declared = None;
-        Ok(Step::Request(Request { args, raw }))
+        Ok(Step::Taken)
     }
 }
 
 /// What one decoding step produced.
 enum Step {
-    Request(Request),
+    /// A request, now in the caller's [`Request`].
+    Taken,
     /// A request with no arguments (`*0`, an empty inline line): consumed, nothing to run.
     Empty,
     NeedMore,
@@ -210,7 +229,11 @@ fn too_big_or_more(
     }
 }
 
-fn decode_inline(buf: &mut BytesMut, limits: &Limits) -> Result<Step, ProtocolError> {
+fn decode_inline(
+    buf: &mut BytesMut,
+    limits: &Limits,
+    request: &mut Request,
+) -> Result<Step, ProtocolError> {
     let Some(newline) = memchr::memchr(b'\n', buf) else {
         return too_big_or_more(buf.len(), limits, ProtocolError::TooBigInline);
     };
@@ -226,5 +249,6 @@ fn decode_inline(buf: &mut BytesMut, limits: &Limits) -> Result<Step, ProtocolEr
     if args.is_empty() {
         return Ok(Step::Empty);
     }
-    Ok(Step::Request(Request { args, raw: None }))
+    *request = Request { args, raw: None };
+    Ok(Step::Taken)
 }

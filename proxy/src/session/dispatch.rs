@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use slotgate_protocol::redirect::ClusterError;
-use slotgate_protocol::resp::Request;
 use slotgate_protocol::{key_slot, Slot};
 
 use super::queue::{Entry, Part, Route, Work};
@@ -23,10 +22,9 @@ use crate::router::{self, FanOut, Merge, Pin, Plan, ReadFrom};
 const BEFORE_AUTH: &[&str] = &["auth", "hello", "quit", "reset"];
 
 impl Session {
-    /// Routes one request and queues its reply (or its parts).
-    pub(super) fn on_request(&mut self, request: Request) {
-        let Request { args, raw } = request;
-        let routed = router::plan(&args);
+    /// Routes one request and queues its reply (or its parts); `raw` is the request as the client sent it, when that is canonical RESP.
+    pub(super) fn on_request(&mut self, args: &[Bytes], raw: Option<Bytes>) {
+        let routed = router::plan(args);
         let name = routed.name;
         self.queue.label(name);
         let must_auth = !self.client.authed && self.config.proxy.password.is_some();
@@ -34,28 +32,28 @@ impl Session {
             return self.reply_err(ProxyError::NoAuth);
         }
         if self.tx.is_some() && !matches!(name, "exec" | "discard" | "multi" | "watch") {
-            return self.queue_in_tx(routed.plan, name, &args);
+            return self.queue_in_tx(routed.plan, name, args);
         }
         if self.in_subscribed_mode() && !pubsub_allowed(name) {
             let text = format!("Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
             return self.reply_err(ProxyError::Other(text));
         }
         match routed.plan {
-            Plan::Local => self.local(name, &args),
+            Plan::Local => self.local(name, args),
             Plan::Slot(slot) => {
                 if routed.write {
                     self.wrote(slot);
                 }
-                self.single(self.slot_route(slot, routed.read), &args, raw)
+                self.single(self.slot_route(slot, routed.read), args, raw)
             }
-            Plan::AnyMaster => self.single(Route::Any, &args, raw),
-            Plan::FanOut(kind) => self.fan_out(kind, routed.read, &args),
-            Plan::AllMasters(Merge::Scan) => self.scan(&args),
-            Plan::AllMasters(merge) => self.all_masters(merger_for(merge), &args),
-            Plan::Pinned(Pin::Transaction, slot) => self.transaction(name, slot, &args),
-            Plan::Pinned(Pin::Blocking, slot) => self.blocking(slot, &args),
-            Plan::Pinned(Pin::Subscribe, slot) => self.subscribe(&args, slot),
-            Plan::Pinned(Pin::Wait, _) => self.wait(&args),
+            Plan::AnyMaster => self.single(Route::Any, args, raw),
+            Plan::FanOut(kind) => self.fan_out(kind, routed.read, args),
+            Plan::AllMasters(Merge::Scan) => self.scan(args),
+            Plan::AllMasters(merge) => self.all_masters(merger_for(merge), args),
+            Plan::Pinned(Pin::Transaction, slot) => self.transaction(name, slot, args),
+            Plan::Pinned(Pin::Blocking, slot) => self.blocking(slot, args),
+            Plan::Pinned(Pin::Subscribe, slot) => self.subscribe(args, slot),
+            Plan::Pinned(Pin::Wait, _) => self.wait(args),
             Plan::Fail(err) => self.reply_err(err),
         }
     }

@@ -31,7 +31,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use slotgate_protocol::resp::RequestDecoder;
+use slotgate_protocol::resp::{Request, RequestDecoder};
 use slotgate_protocol::{Limits, Slot};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::MissedTickBehavior;
@@ -157,6 +157,7 @@ impl Session {
             ..Limits::default()
         };
         let mut decoder = RequestDecoder::new(limits).keeping_raw();
+        let mut request = Request::default();
         let mut input = BytesMut::with_capacity(16 * 1024);
         let mut out = BytesMut::with_capacity(16 * 1024);
         let mut replies = Vec::with_capacity(64);
@@ -165,7 +166,7 @@ impl Session {
         let mut last_input = Instant::now();
         let mut held = 0;
         loop {
-            self.take_requests(&mut decoder, &mut input);
+            self.take_requests(&mut decoder, &mut input, &mut request);
             self.flush(&mut out);
             if !out.is_empty() {
                 let hold =
@@ -220,7 +221,13 @@ impl Session {
     }
 
     /// Takes every complete request out of `input` while back-pressure allows.
-    fn take_requests(&mut self, decoder: &mut RequestDecoder, input: &mut BytesMut) {
+    /// `request` is scratch space kept across calls (its argument vector is reused).
+    fn take_requests(
+        &mut self,
+        decoder: &mut RequestDecoder,
+        input: &mut BytesMut,
+        request: &mut Request,
+    ) {
         if input.is_empty() || self.closing {
             return;
         }
@@ -229,12 +236,14 @@ impl Session {
         self.routes = self.proxy.cluster.routes();
         let mut taken = 0;
         while self.queue.len() < self.config.proxy.max_pending && !self.closing {
-            match decoder.decode(input) {
-                Ok(Some(request)) => {
+            match decoder.decode_into(input, request) {
+                Ok(true) => {
                     taken += 1;
-                    self.on_request(request);
+                    self.on_request(&request.args, request.raw.take());
+                    // Let go of the arguments now: they pin the client's input buffer.
+                    request.args.clear();
                 }
-                Ok(None) => break,
+                Ok(false) => break,
                 Err(err) => {
                     tracing::debug!(id = self.id, %err, "protocol error");
                     self.reply_err(ProxyError::Protocol(err));
