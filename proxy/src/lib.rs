@@ -22,7 +22,9 @@
 //! 3. **route** — [`router::plan`] looks the command up and picks a plan from its routing
 //!    class and its keys' slots; the slot's owner comes from the current [`cluster::Routes`]
 //!    snapshot, read without a lock.
-//! 4. **forward** — each part is encoded once and queued on the owner's shared connection;
+//! 4. **forward** — each part (the client's own bytes when it sent canonical RESP and the
+//!    request goes whole to one node, else re-encoded) is queued on the owner's shared
+//!    connection through its mailbox;
 //!    the connection task (on the session's own worker thread) writes everything queued
 //!    during the scheduler turn in one write, and matches replies FIFO, returning raw
 //!    frame bytes tagged with (request, part).

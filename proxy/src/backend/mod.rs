@@ -6,7 +6,6 @@
 //! handing each reply back as the raw bytes of one frame (never a parsed tree). Sessions also
 //! spawn private backends of the same kind for pinned work (MULTI, blocking commands).
 //!
-//! Layout:
 //! Every connection reads its credentials from the live config when it (re)connects, so a
 //! reload applies to new connections; it reports connect failures and broken connections to
 //! the [`HealthTable`], and feeds the `slotgate_backend_*` metrics (one clock read per
@@ -16,6 +15,7 @@
 //! - `link`: connect + handshake (AUTH / HELLO 3) and one-off queries (CLUSTER SLOTS).
 //! - `conn`: the connection task: lazy connect, batched writes, FIFO reply matching,
 //!   reconnect with backoff.
+//! - `mailbox`: the queue jobs reach a connection task through, and replies a session.
 //! - `replica`: the pool's `READONLY` connections to replicas (for `cluster.read_from`).
 //! - this file: the message types, the [`Upstream`] every connection shares and the
 //!   [`Pool`] of shared connections per node.
