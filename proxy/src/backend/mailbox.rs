@@ -4,7 +4,8 @@
 //! It does less than a channel, and so costs less per item on the data path: a send is one
 //! uncontended lock and a push, and only the send that finds the box empty wakes the
 //! receiver; the receiver takes everything queued at once by swapping its (drained) vector
-//! with the box's, so in steady state nothing is allocated.
+//! with the box's, so in steady state nothing is allocated (a vector grown by a burst is
+//! let go once it comes back empty).
 
 use std::future::poll_fn;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -153,12 +154,19 @@ impl<T> Receiver<T> {
     }
 }
 
+/// The most items an empty box keeps room for: a burst (a deep pipeline's replies) does
+/// not pin its memory afterwards.
+const KEEP_CAPACITY: usize = 1024;
+
 fn take<T>(state: &mut State<T>, out: &mut Vec<T>) -> usize {
     let taken = state.items.len();
     if out.is_empty() {
         std::mem::swap(out, &mut state.items);
     } else {
         out.append(&mut state.items);
+    }
+    if state.items.capacity() > KEEP_CAPACITY {
+        state.items = Vec::new();
     }
     taken
 }
@@ -224,6 +232,21 @@ mod tests {
         let mut out = Vec::new();
         assert_eq!(rx.recv_all(&mut out).await, 4);
         assert_eq!(out, [0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn a_burst_does_not_pin_its_memory() {
+        let (tx, mut rx) = mailbox();
+        let mut out = Vec::new();
+        for i in 0..10 * KEEP_CAPACITY {
+            tx.send(i).unwrap();
+        }
+        assert_eq!(rx.try_recv_all(&mut out), 10 * KEEP_CAPACITY);
+        out.clear();
+        tx.send(0).unwrap();
+        // The drained burst vector goes back into the box and is let go there.
+        assert_eq!(rx.try_recv_all(&mut out), 1);
+        assert!(lock(&tx.shared).items.capacity() <= KEEP_CAPACITY);
     }
 
     #[test]
