@@ -114,16 +114,14 @@ impl Session {
             inbox: self.inbox.clone(),
         };
         let route = part.route.clone();
-        match self.backend_for(&route) {
-            Ok(backend) => backend.send(job),
-            Err(err) => self.complete(tag, err.reply()),
+        if let Err(err) = self.send_on(&route, job) {
+            self.complete(tag, err.reply());
         }
     }
 
-    /// The connection a part on `route` goes to now.
-    fn backend_for(&mut self, route: &Route) -> Result<Backend, ProxyError> {
+    /// Queues `job` on the connection a part on `route` goes to now.
+    fn send_on(&mut self, route: &Route, job: Job) -> Result<(), ProxyError> {
         let (proto, id) = (self.client.proto, self.id);
-        let masters = self.routes.masters();
         let node = match route {
             Route::Slot(slot) => self.routes.owner(*slot),
             Route::Read(slot) => {
@@ -132,24 +130,32 @@ impl Session {
                 let states = replicas.iter().map(|r| health.state(&r.addr));
                 let policy = self.config.cluster.read_from;
                 match policy.pick(states, id).and_then(|i| replicas.get(i)) {
-                    Some(replica) => return Ok(replica.pick(proto, id).clone()),
+                    Some(replica) => {
+                        replica.pick(proto, id).send(job);
+                        return Ok(());
+                    }
                     None => self.routes.owner(*slot),
                 }
             }
-            Route::Any => masters.get(id as usize % masters.len().max(1)),
+            Route::Any => {
+                let masters = self.routes.masters();
+                masters.get(id as usize % masters.len().max(1))
+            }
             Route::Node(addr) => {
                 self.check_up(addr)?;
-                let links = self.proxy.cluster.pool().node(addr);
-                return Ok(links.pick(proto, id).clone());
+                self.proxy.cluster.pool().node(addr).pick(proto, id).send(job);
+                return Ok(());
             }
             Route::Private(addr) => {
                 self.check_up(addr)?;
-                return Ok(self.private_backend(addr));
+                self.private_backend(addr).send(job);
+                return Ok(());
             }
         };
         let node = node.ok_or(ProxyError::SlotNotServed)?;
         self.check_up(&node.addr)?;
-        Ok(node.pick(proto, id).clone())
+        node.pick(proto, id).send(job);
+        Ok(())
     }
 
     /// Fails fast when the health checks say `addr` is down, and asks for a topology
