@@ -6,7 +6,8 @@
 //! WRITE holds what may reach the replication stream — write commands, PUBLISH /
 //! SPUBLISH, and EXEC of a transaction with a write queued — so a master's offset stands
 //! still; ALL holds every command. The strictest pause in force wins; `CLIENT UNPAUSE`
-//! ends only the one set by `CLIENT PAUSE`. Active expiry waits during any pause.
+//! ends only the one set by `CLIENT PAUSE`. Active expiry waits during any pause, and a
+//! lazily found expired key is not removed (`freeze_keyspace`).
 
 use bytes::Bytes;
 use slotgate_protocol::Frame;
@@ -75,6 +76,17 @@ pub fn holds(state: &State, client: &Client, args: &[Bytes], now: i64) -> bool {
         None => false,
         Some(Mode::All) => true,
         Some(Mode::Write) => may_replicate(client, args),
+    }
+}
+
+/// Keeps the dataset still while any pause is in force (Unix ms `now`): keys past their
+/// deadline read as absent but are not removed ([`crate::db::Db::set_frozen`]). Called
+/// before each command; the databases are told only when that changes.
+pub fn freeze_keyspace(state: &mut State, now: i64) {
+    let frozen = writes_paused(state, now);
+    if frozen != state.keyspace_frozen {
+        state.keyspace_frozen = frozen;
+        state.dbs.iter_mut().for_each(|db| db.set_frozen(frozen));
     }
 }
 

@@ -78,6 +78,8 @@ pub struct State {
     pub repl: crate::replication::Replication,
     /// The pause `CLIENT PAUSE` set.
     pub client_pause: crate::pause::ClientPause,
+    /// What [`crate::pause::freeze_keyspace`] last told the databases.
+    pub keyspace_frozen: bool,
 }
 
 impl State {
@@ -105,6 +107,7 @@ impl State {
             cluster: None,
             repl,
             client_pause: Default::default(),
+            keyspace_frozen: false,
         }
     }
 

@@ -129,6 +129,8 @@ pub struct Db {
     expired: Vec<Bytes>,
     /// Where the active expiry sweep resumes.
     sweep_slot: usize,
+    /// Clients are paused ([`Db::set_frozen`]): expired keys read as absent but stay.
+    frozen: bool,
 }
 
 impl Db {
@@ -159,13 +161,20 @@ impl Db {
             .map(|n| &mut **n)
     }
 
+    /// While clients are paused the dataset stands still, as Redis 7.0's `expireIfNeeded`
+    /// keeps it: a key past its deadline reads as absent but is neither removed nor
+    /// propagated as a DEL until the pause ends.
+    pub fn set_frozen(&mut self, frozen: bool) {
+        self.frozen = frozen;
+    }
+
     /// Removes `key` if its deadline has passed; true when it is (now) absent.
     fn expire_if_due(&mut self, key: &[u8], at: Place, now: i64) -> bool {
         let due = match self.node(key, at) {
             None => return true,
             Some(node) => node.entry.expired(now),
         };
-        if due {
+        if due && !self.frozen {
             self.remove_at(key, at);
             self.expired.push(Bytes::copy_from_slice(key));
         }
@@ -226,6 +235,7 @@ impl Db {
             keys,
             volatile,
             expired,
+            frozen,
             ..
         } = self;
         let found = slots
@@ -237,6 +247,9 @@ impl Db {
         }
         if !found.get().entry.expired(now) {
             return Some(&mut found.into_mut().entry);
+        }
+        if *frozen {
+            return None;
         }
         let (node, _) = found.remove();
         *keys -= 1;

@@ -143,7 +143,12 @@ impl Session {
             }
             Route::Node(addr) => {
                 self.check_up(addr)?;
-                self.proxy.cluster.pool().node(addr).pick(proto, id).send(job);
+                self.proxy
+                    .cluster
+                    .pool()
+                    .node(addr)
+                    .pick(proto, id)
+                    .send(job);
                 return Ok(());
             }
             Route::Private(addr) => {
