@@ -168,7 +168,8 @@ impl Db {
         self.frozen = frozen;
     }
 
-    /// Removes `key` if its deadline has passed; true when it is (now) absent.
+    /// Removes `key` if its deadline has passed (unless the keyspace is frozen); true when it
+    /// reads as absent.
     fn expire_if_due(&mut self, key: &[u8], at: Place, now: i64) -> bool {
         let due = match self.node(key, at) {
             None => return true,

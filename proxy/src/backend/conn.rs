@@ -145,6 +145,7 @@ async fn read_replies(mut rd: OwnedReadHalf, in_flight: InFlight, stats: Backend
     let mut tally = stats.tally();
     let mut outbox = Outbox::default();
     loop {
+        // What the last batch counted and read goes out before waiting for the next one.
         tally.flush();
         outbox.deliver();
         if buf.capacity() - buf.len() < 16 * 1024 {

@@ -4,9 +4,11 @@
 //!
 //! The hot path stays cheap: per-command handles live in an array indexed by the command's
 //! position in the table and are resolved on first use (one lock, once); after that a call
-//! is a hash lookup of the name plus atomic adds — no allocation, no lock. Backend handles
-//! are resolved once per connection ([`Metrics::backend`]). [`Metrics::set_enabled`] — the
-//! config's `[metrics] enabled` — turns every hot-path call into one relaxed load.
+//! is the table's position lookup of the name plus atomic adds — no allocation, no lock.
+//! Backend handles are resolved once per connection ([`Metrics::backend`]); a connection's
+//! reader counts into a local [`BackendTally`] flushed once per batch of replies.
+//! [`Metrics::set_enabled`] — the config's `[metrics] enabled` — turns every hot-path call
+//! into one relaxed load.
 
 mod families;
 
