@@ -341,8 +341,7 @@ impl Conn {
         let mut parked = None;
         while let Some(args) = self.pending.pop_front() {
             let now = clock.unix_ms(started);
-            crate::pause::freeze_keyspace(&mut state, now);
-            if crate::pause::holds(&state, client, &args, now) {
+            if crate::pause::holds(&mut state, client, &args, now) {
                 self.pending.push_front(args);
                 self.paused = true;
                 break;

@@ -7,7 +7,7 @@
 //! SPUBLISH, and EXEC of a transaction with a write queued — so a master's offset stands
 //! still; ALL holds every command. The strictest pause in force wins; `CLIENT UNPAUSE`
 //! ends only the one set by `CLIENT PAUSE`. Active expiry waits during any pause, and a
-//! lazily found expired key is not removed (`freeze_keyspace`).
+//! lazily found expired key is not removed (see `holds`).
 
 use bytes::Bytes;
 use slotgate_protocol::Frame;
@@ -70,23 +70,21 @@ pub fn command(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     Ok(Frame::ok())
 }
 
-/// Whether `client`'s command `args` must wait for a pause to end (Unix ms `now`).
-pub fn holds(state: &State, client: &Client, args: &[Bytes], now: i64) -> bool {
-    match in_force(state, now) {
-        None => false,
-        Some(Mode::All) => true,
-        Some(Mode::Write) => may_replicate(client, args),
-    }
-}
-
-/// Keeps the dataset still while any pause is in force (Unix ms `now`): keys past their
-/// deadline read as absent but are not removed ([`crate::db::Db::set_frozen`]). Called
-/// before each command; the databases are told only when that changes.
-pub fn freeze_keyspace(state: &mut State, now: i64) {
-    let frozen = writes_paused(state, now);
+/// Called before each command: whether `client`'s command `args` must wait for a pause to
+/// end (Unix ms `now`). While any pause is in force the dataset also stands still: keys
+/// past their deadline read as absent but are not removed ([`crate::db::Db::set_frozen`];
+/// the databases are told only when that changes).
+pub fn holds(state: &mut State, client: &Client, args: &[Bytes], now: i64) -> bool {
+    let mode = in_force(state, now);
+    let frozen = mode.is_some();
     if frozen != state.keyspace_frozen {
         state.keyspace_frozen = frozen;
         state.dbs.iter_mut().for_each(|db| db.set_frozen(frozen));
+    }
+    match mode {
+        None => false,
+        Some(Mode::All) => true,
+        Some(Mode::Write) => may_replicate(client, args),
     }
 }
 

@@ -78,7 +78,7 @@ pub struct State {
     pub repl: crate::replication::Replication,
     /// The pause `CLIENT PAUSE` set.
     pub client_pause: crate::pause::ClientPause,
-    /// What [`crate::pause::freeze_keyspace`] last told the databases.
+    /// Whether the databases were last told to freeze (see [`crate::pause::holds`]).
     pub keyspace_frozen: bool,
 }
 
