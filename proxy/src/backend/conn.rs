@@ -21,7 +21,7 @@ use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
 
 use super::link::{open, LinkSettings};
-use super::{next_backoff, BackendError, Inbox, Job, Proto, Receiver, Reply, Upstream};
+use super::{next_backoff, BackendError, Job, Proto, Receiver, Reply, Upstream};
 use crate::metrics::{metrics, BackendMetrics};
 
 /// Jobs written and awaiting replies, oldest first, each with the time its batch was
@@ -143,11 +143,9 @@ async fn read_replies(mut rd: OwnedReadHalf, in_flight: InFlight, stats: Backend
     };
     let mut scanner = FrameScanner::new(limits);
     let mut tally = stats.tally();
-    let mut outbox = Outbox::default();
     loop {
-        // What the last batch counted and read goes out before waiting for the next one.
+        // What the last batch counted goes out before waiting for the next one.
         tally.flush();
-        outbox.deliver();
         if buf.capacity() - buf.len() < 16 * 1024 {
             buf.reserve(64 * 1024);
         }
@@ -175,7 +173,7 @@ async fn read_replies(mut rd: OwnedReadHalf, in_flight: InFlight, stats: Backend
                         tag: job.tag,
                         result: Ok(frame),
                     };
-                    outbox.push(job.inbox, reply);
+                    let _ = job.inbox.send(reply);
                 }
                 Some((_, None)) => {}
                 None => {
@@ -184,38 +182,6 @@ async fn read_replies(mut rd: OwnedReadHalf, in_flight: InFlight, stats: Backend
                 }
             }
         }
-    }
-}
-
-/// Replies read in one batch, handed to their sessions a run at a time: consecutive
-/// replies for the same session (a pipeline's requests sit together in the batch) cost one
-/// mailbox lock and at most one wake-up.
-#[derive(Default)]
-struct Outbox {
-    to: Option<Inbox>,
-    run: Vec<Reply>,
-}
-
-impl Outbox {
-    fn push(&mut self, inbox: Inbox, reply: Reply) {
-        if self.to.as_ref().is_some_and(|to| !to.same_as(&inbox)) {
-            self.deliver();
-        }
-        self.to.get_or_insert(inbox);
-        self.run.push(reply);
-    }
-
-    /// Hands the current run to its session.
-    fn deliver(&mut self) {
-        if let Some(to) = self.to.take() {
-            to.send_all(&mut self.run);
-        }
-    }
-}
-
-impl Drop for Outbox {
-    fn drop(&mut self) {
-        self.deliver();
     }
 }
 

@@ -85,34 +85,6 @@ impl<T> Mailbox<T> {
         Ok(())
     }
 
-    /// Queues every item of `items` (left empty) under one lock; drops them if the
-    /// receiver is gone.
-    pub fn send_all(&self, items: &mut Vec<T>) {
-        let waker = {
-            let mut state = lock(&self.shared);
-            if state.orphaned {
-                drop(state);
-                items.clear();
-                return;
-            }
-            let was_empty = state.items.is_empty();
-            state.items.append(items);
-            if was_empty {
-                state.waker.take()
-            } else {
-                None
-            }
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-
-    /// Whether both handles send to the same receiver.
-    pub fn same_as(&self, other: &Mailbox<T>) -> bool {
-        Arc::ptr_eq(&self.shared, &other.shared)
-    }
-
     /// Tells the receiver that nothing more will come: once it has taken what is queued,
     /// [`Receiver::recv_all`] returns 0.
     pub fn close(&self) {
@@ -218,20 +190,6 @@ mod tests {
         tx.close();
         out.clear();
         assert_eq!(rx.recv_all(&mut out).await, 0);
-    }
-
-    #[tokio::test]
-    async fn a_batch_arrives_whole_after_what_was_queued() {
-        let (tx, mut rx) = mailbox();
-        assert!(tx.same_as(&tx.clone()));
-        assert!(!tx.same_as(&mailbox().0));
-        tx.send(0).unwrap();
-        let mut batch = vec![1, 2, 3];
-        tx.send_all(&mut batch);
-        assert!(batch.is_empty());
-        let mut out = Vec::new();
-        assert_eq!(rx.recv_all(&mut out).await, 4);
-        assert_eq!(out, [0, 1, 2, 3]);
     }
 
     #[test]
