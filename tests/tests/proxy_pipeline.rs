@@ -4,7 +4,8 @@
 //! proxy's resident memory stays bounded; malformed RESP, a 1 GiB bulk header, an unknown
 //! command and a client that disconnects mid-pipeline (1,000,000 commands, never read) each
 //! get their Redis-shaped error or close while other clients carry on and the proxy's
-//! memory stays bounded; and `redis-benchmark` runs clean.
+//! memory stays bounded; `redis-benchmark` runs clean; and a pipeline deeper than the
+//! back-pressure limit, sent in one write, is answered to the end.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -36,6 +37,7 @@ fn pipelines_bad_input_and_benchmark(kind: ServerKind) {
     million_command_pipeline(&proxy);
     bad_input(&proxy);
     benchmark(&proxy);
+    backlog_left_by_back_pressure(&cluster);
 }
 
 both_servers! {
@@ -142,6 +144,54 @@ fn incr_burst(range: std::ops::Range<usize>) -> Vec<u8> {
         write!(burst, "*2\r\n$4\r\nINCR\r\n${}\r\n{key}\r\n", key.len()).unwrap();
     }
     burst
+}
+
+/// With `max_pending = 4`, a client sends a pipeline many times deeper in one write and
+/// then only reads: once back-pressure has stopped the proxy taking requests, the replies
+/// draining must be enough to take the rest from the bytes already read (a proxy that waits
+/// for the client to send more hangs here).
+fn backlog_left_by_back_pressure(cluster: &RedisCluster) {
+    let proxy = Slotgate::start(&[cluster.nodes[0].port], "max_pending = 4", "");
+    let mut stream = TcpStream::connect(("127.0.0.1", proxy.port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut pipeline = Vec::new();
+    for i in 0..50 {
+        pipeline.extend_from_slice(b"*1\r\n$4\r\nPING\r\n");
+        write!(
+            pipeline,
+            "*2\r\n$4\r\nINCR\r\n$10\r\nbacklog:{:02}\r\n",
+            i % 7
+        )
+        .unwrap();
+    }
+    stream.write_all(&pipeline).unwrap();
+    let mut decoder = ReplyDecoder::default();
+    let mut buf = BytesMut::new();
+    let mut chunk = [0u8; 4096];
+    let mut replies = Vec::new();
+    while replies.len() < 100 {
+        while let Some(frame) = decoder.decode(&mut buf).unwrap() {
+            replies.push(frame);
+        }
+        if replies.len() < 100 {
+            let n = stream
+                .read(&mut chunk)
+                .expect("the rest of the pipeline is answered");
+            assert!(n > 0, "the proxy closed the connection");
+            buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+    for (i, pair) in replies.chunks(2).enumerate() {
+        assert_eq!(pair[0], Frame::Simple("PONG".into()), "reply {}", 2 * i);
+        assert_eq!(
+            pair[1],
+            Frame::Integer((i / 7 + 1) as i64),
+            "reply {}",
+            2 * i + 1
+        );
+    }
 }
 
 /// One client writes 1,000,000 INCRs over 100 keys in one go while reading the replies:

@@ -74,8 +74,8 @@ enum Event {
     Read(usize),
     /// The timer: deadlines, retries, the idle timeout.
     Tick,
-    /// The scheduler's other tasks ran once while a write was held back (see
-    /// [`HOLD_LIMIT`]).
+    /// The scheduler's other tasks ran once: while a write was held back (see
+    /// [`HOLD_LIMIT`]), or before requests back-pressure left in the input are taken.
     Yielded,
 }
 
@@ -166,7 +166,7 @@ impl Session {
         let mut last_input = Instant::now();
         let mut held = 0;
         loop {
-            self.take_requests(&mut decoder, &mut input, &mut request);
+            let backlog = self.take_requests(&mut decoder, &mut input, &mut request);
             self.flush(&mut out);
             if !out.is_empty() {
                 let hold =
@@ -182,6 +182,10 @@ impl Session {
                 return Ok(());
             }
             let readable = !self.closing && self.queue.len() < self.config.proxy.max_pending;
+            // Back-pressure stopped the last take with requests left in `input`, and the
+            // flush made room: take them next turn, without waiting for the client to send
+            // more (it may have nothing more to send).
+            let resume = backlog && readable;
             // Shutting down: close once everything the client sent is answered (the read
             // branch comes first, so bytes already here are still taken).
             let drained =
@@ -194,7 +198,7 @@ impl Session {
                 frame = self.pubsub.next() => Event::Push(frame),
                 read = stream.read_buf(&mut input), if readable => Event::Read(read?),
                 _ = std::future::ready(()), if drained => return Ok(()),
-                _ = tokio::task::yield_now(), if held > 0 => Event::Yielded,
+                _ = tokio::task::yield_now(), if held > 0 || resume => Event::Yielded,
                 _ = tick.tick(), if timers => Event::Tick,
             };
             // One clock read per turn serves every request and reply it handles.
@@ -220,22 +224,29 @@ impl Session {
         }
     }
 
-    /// Takes every complete request out of `input` while back-pressure allows.
+    /// Takes every complete request out of `input` while back-pressure allows; returns
+    /// whether back-pressure stopped it with bytes still in `input`.
     /// `request` is scratch space kept across calls (its argument vector is reused).
     fn take_requests(
         &mut self,
         decoder: &mut RequestDecoder,
         input: &mut BytesMut,
         request: &mut Request,
-    ) {
+    ) -> bool {
         if input.is_empty() || self.closing {
-            return;
+            return false;
         }
         self.config = self.proxy.config.load_full();
         self.deadline = self.queue.now() + self.config.cluster.request_timeout;
         self.routes = self.proxy.cluster.routes();
         let mut taken = 0;
-        while self.queue.len() < self.config.proxy.max_pending && !self.closing {
+        let backlog = loop {
+            if self.closing {
+                break false;
+            }
+            if self.queue.len() >= self.config.proxy.max_pending {
+                break !input.is_empty();
+            }
             match decoder.decode_into(input, request) {
                 Ok(true) => {
                     taken += 1;
@@ -243,17 +254,18 @@ impl Session {
                     // Let go of the arguments now: they pin the client's input buffer.
                     request.args.clear();
                 }
-                Ok(false) => break,
+                Ok(false) => break false,
                 Err(err) => {
                     tracing::debug!(id = self.id, %err, "protocol error");
                     self.reply_err(ProxyError::Protocol(err));
                     self.closing = true;
                 }
             }
-        }
+        };
         if taken > 0 {
             crate::metrics::metrics().pipeline_depth(taken);
         }
+        backlog
     }
 
     /// Moves ready replies, then (once nothing is waiting) pub/sub frames, into `out`.
