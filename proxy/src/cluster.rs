@@ -82,6 +82,12 @@ impl Routes {
         &self.masters
     }
 
+    /// The master the proxy's SUBSCRIBE connections use, and so PUBLISH and PUBSUB too: the
+    /// first one (of the lowest slots), so every session and every retry agree.
+    pub fn pubsub_home(&self) -> Option<&NodeLinks> {
+        self.masters.first()
+    }
+
     /// Whether every slot has an owner.
     pub fn is_complete(&self) -> bool {
         self.map.is_complete()

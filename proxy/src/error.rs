@@ -45,10 +45,17 @@ pub enum ProxyError {
     Select,
     #[error("EXECABORT Transaction discarded because of previous errors.")]
     ExecAbort,
+    #[error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")]
+    HelloNoAuth,
+    #[error("ERR Client names cannot contain spaces, newlines or special characters.")]
+    BadClientName,
     #[error("NOPROTO unsupported protocol version")]
     NoProto,
     #[error("ERR {0}")]
     Other(String),
+    /// An error with its own code (the text starts with it).
+    #[error("{0}")]
+    Raw(String),
 }
 
 impl From<BackendError> for ProxyError {

@@ -31,10 +31,13 @@ pub enum Merger {
     AndFlags,
     /// SCAN on master `master` of `masters`: the node's cursor rewritten into a proxy cursor.
     Scan { master: usize, masters: usize },
-    /// INFO: the proxy's own sections, then the keyspace from the summed DBSIZE.
+    /// INFO: the proxy's own sections (`sections`, each followed by a blank line), then the
+    /// keyspace summed from every master's `INFO keyspace`.
     Info { sections: String },
     /// MULTI … EXEC run as parts: the EXEC reply (the last part).
     Exec,
+    /// The parts run for their effect only (an UNWATCH); the client gets this reply.
+    Replace(Bytes),
     /// WAIT, answered by polling `INFO replication` (see `session::wait`): `replicas` wanted,
     /// until when (`None`: no timeout), and the master's replication offset to reach.
     Wait {
@@ -57,6 +60,7 @@ impl Merger {
                 return replies.into_iter().next().unwrap_or_default()
             }
             Merger::Exec => return replies.into_iter().last().unwrap_or_default(),
+            Merger::Replace(reply) => return reply.clone(),
             _ => {}
         }
         if let Some(err) = replies.iter().find(|r| r.first() == Some(&b'-')) {
@@ -81,8 +85,12 @@ impl Merger {
                 .unwrap_or(Frame::NullBulk),
             Merger::AndFlags => and_flags(frames),
             Merger::Scan { master, masters } => scan(frames, *master, *masters),
-            Merger::Info { sections } => info(sections, frames.iter().map(integer).sum(), proto),
-            Merger::Pass | Merger::First | Merger::Exec | Merger::Wait { .. } => Frame::NullBulk,
+            Merger::Info { sections } => info(sections, &frames),
+            Merger::Pass
+            | Merger::First
+            | Merger::Exec
+            | Merger::Replace(_)
+            | Merger::Wait { .. } => Frame::NullBulk,
         };
         to_bytes(&for_client(merged, proto))
     }
@@ -174,16 +182,43 @@ fn scan(frames: Vec<Frame>, master: usize, masters: usize) -> Frame {
     Frame::Array(vec![Frame::bulk(next.to_string()), keys])
 }
 
-fn info(sections: &str, keys: i64, proto: Proto) -> Frame {
+fn info(sections: &str, keyspaces: &[Frame]) -> Frame {
     let mut text = sections.to_owned();
     text.push_str("# Keyspace\r\n");
+    let (mut keys, mut expires, mut ttl_weight) = (0u64, 0u64, 0u128);
+    let lines = keyspaces
+        .iter()
+        .filter_map(Frame::as_bytes)
+        .flat_map(|text| text.split(|&b| b == b'\n'));
+    for line in lines {
+        // `db0:keys=1,expires=0,avg_ttl=0`: a cluster has only db 0.
+        let Some(fields) = line.trim_ascii_end().strip_prefix(b"db0:") else {
+            continue;
+        };
+        let field = |name: &str| {
+            fields
+                .split(|&b| b == b',')
+                .find_map(|f| f.strip_prefix(name.as_bytes())?.strip_prefix(b"="))
+                .and_then(|v| std::str::from_utf8(v).ok()?.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        let node_expires = field("expires");
+        keys += field("keys");
+        expires += node_expires;
+        ttl_weight += u128::from(field("avg_ttl")) * u128::from(node_expires);
+    }
     if keys > 0 {
-        text.push_str(&format!("db0:keys={keys},expires=0,avg_ttl=0\r\n"));
+        let avg_ttl = ttl_weight.checked_div(u128::from(expires)).unwrap_or(0);
+        text.push_str(&format!(
+            "db0:keys={keys},expires={expires},avg_ttl={avg_ttl}\r\n"
+        ));
     }
-    match proto {
-        Proto::Resp2 => Frame::bulk(text),
-        Proto::Resp3 => Frame::Verbatim(*b"txt", Bytes::from(text)),
-    }
+    info_text(text)
+}
+
+/// An INFO reply: verbatim text (a bulk string for RESP2 clients, see [`for_client`]).
+pub fn info_text(text: String) -> Frame {
+    Frame::Verbatim(*b"txt", Bytes::from(text))
 }
 
 /// Rewrites RESP3-only types for a RESP2 client (maps flatten, nulls become `$-1`).

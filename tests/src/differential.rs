@@ -977,14 +977,10 @@ pub fn read_known_gaps(path: &Path) -> BTreeSet<String> {
         .collect()
 }
 
-/// Writes `ids` (the differing scripts) as the new known-gaps list.
-pub fn write_known_gaps(path: &Path, ids: &BTreeSet<String>) -> std::io::Result<()> {
-    let mut text = String::from(
-        "# Differential scripts where slotgate-node's replies still differ from redis-server 7's.\n\
-         # One `family/script name` per line. The suite fails if a script not listed here differs\n\
-         # (a regression) and if a listed one now matches (remove it). Regenerate with\n\
-         # DIFF_UPDATE_GAPS=1 cargo test -p slotgate-tests --test differential\n",
-    );
+/// Writes `ids` (the differing scripts) as a new known-gaps list under `header` (comment
+/// lines, each starting with `#`).
+pub fn write_known_gaps(path: &Path, header: &str, ids: &BTreeSet<String>) -> std::io::Result<()> {
+    let mut text = String::from(header);
     for id in ids {
         text.push_str(id);
         text.push('\n');

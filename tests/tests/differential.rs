@@ -92,6 +92,14 @@ fn print_outcomes(outcomes: &[Outcome], reference: &str, ours: &str) {
     println!("  {:<18} {passed:>4} / {}", "TOTAL", outcomes.len());
 }
 
+/// The comment on top of known-gaps.txt.
+const GAPS_HEADER: &str = "\
+# Differential scripts where slotgate-node's replies still differ from redis-server 7's.
+# One `family/script name` per line. The suite fails if a script not listed here differs
+# (a regression) and if a listed one now matches (remove it). Regenerate with
+# DIFF_UPDATE_GAPS=1 cargo test -p slotgate-tests --test differential
+";
+
 /// Full passes (each on a freshly started node) whose differences `DIFF_UPDATE_GAPS=1` unites:
 /// some of the node's replies vary from one process to the next (e.g. hash-order).
 const UPDATE_PASSES: usize = 6;
@@ -228,7 +236,7 @@ fn differential_against_redis() {
     let gaps_file = corpus_dir().join("known-gaps.txt");
     if std::env::var("DIFF_UPDATE_GAPS").is_ok_and(|v| v == "1") {
         let gaps = differing_in_any_pass(&outcomes, &reference, &mut ours, &scripts);
-        write_known_gaps(&gaps_file, &gaps).expect("write known-gaps.txt");
+        write_known_gaps(&gaps_file, GAPS_HEADER, &gaps).expect("write known-gaps.txt");
         println!("known-gaps.txt rewritten: {} entries", gaps.len());
         return;
     }

@@ -108,7 +108,7 @@ fn hello(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         }
     }
     if !ctx.client.authenticated {
-        return Err(Frame::error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
+        return Err(Frame::error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
     }
     if let Some(name) = name {
         set_name(ctx, name)?;

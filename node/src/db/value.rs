@@ -194,29 +194,7 @@ impl Value {
 }
 
 /// Redis's `string2ll`: a canonical decimal i64 (no `+`, no leading zeros, no spaces).
-pub fn parse_i64(bytes: &[u8]) -> Option<i64> {
-    let (negative, digits) = match bytes.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, bytes),
-    };
-    match digits {
-        [] | [b'0', _, ..] => return None,
-        [b'0'] if negative => return None,
-        _ => {}
-    }
-    digits.iter().try_fold(0i64, |value, &b| {
-        let digit = i64::from(b.wrapping_sub(b'0'));
-        if digit > 9 {
-            return None;
-        }
-        let shifted = value.checked_mul(10)?;
-        if negative {
-            shifted.checked_sub(digit)
-        } else {
-            shifted.checked_add(digit)
-        }
-    })
-}
+pub use slotgate_protocol::resp::parse_i64;
 
 /// Redis's `string2ld`-like float parse: rejects spaces, empty and NaN.
 pub fn parse_f64(bytes: &[u8]) -> Option<f64> {

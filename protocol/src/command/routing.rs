@@ -8,7 +8,7 @@
 //!    to one slot, else CROSSSLOT) — unless it is `blocking` (→ [`Pin::Blocking`]) or
 //!    `admin` (→ [`Routing::Unsupported`]). Shard channels (SPUBLISH) count as keys here.
 //! 3. A keyless command is [`Routing::Unsupported`] when it is `admin` or `write` (it would
-//!    change one arbitrary node), else [`Routing::Keyless`] (PUBLISH, LOLWUT, MEMORY STATS).
+//!    change one arbitrary node), else [`Routing::Keyless`] (LOLWUT, MEMORY STATS).
 //!
 //! So a new write command can never silently become a harmless read: it is either keyed
 //! (and goes to its slot's master) or refused until someone lists it here.
@@ -18,8 +18,9 @@
 //! connection cannot carry (CLIENT TRACKING/CACHING/KILL/PAUSE, ASKING, ROLE) are
 //! unsupported; `CLUSTER KEYSLOT` is answered locally (a pure function of the key).
 //! MSETNX stays single-slot (it cannot be split atomically). XREAD/XREADGROUP are
-//! single-slot; the proxy pins them itself when they carry BLOCK. PUBSUB CHANNELS/NUMSUB/
-//! NUMPAT go to any node (PUBLISH is cluster-wide), PUBSUB SHARDCHANNELS to every master.
+//! single-slot; the proxy pins them itself when they carry BLOCK. PUBLISH and PUBSUB
+//! CHANNELS/NUMSUB/NUMPAT go to the node the proxy subscribes on ([`Routing::PubSubHome`]),
+//! PUBSUB SHARDCHANNELS to every master.
 
 use super::flags::Flags;
 use super::spec::CommandSpec;
@@ -29,8 +30,12 @@ use super::spec::CommandSpec;
 pub enum Routing {
     /// Keyed: to the master (or replica) of the keys' one slot; several keys must share it.
     SingleSlot,
-    /// No keys: any node will do (PUBLISH, LOLWUT).
+    /// No keys: any node will do (LOLWUT, MEMORY STATS).
     Keyless,
+    /// PUBLISH and PUBSUB CHANNELS/NUMSUB/NUMPAT: cluster pub/sub is broadcast, so any node
+    /// would deliver, but PUBLISH's count and PUBSUB's answers are one node's own; they go to
+    /// the node the proxy's SUBSCRIBE connections use, so they count the proxy's clients.
+    PubSubHome,
     /// Multi-key command split per slot and merged back.
     FanOut(FanOut),
     /// Sent to every master, replies merged.
@@ -88,7 +93,7 @@ pub enum Pin {
 }
 
 use Merge::*;
-use Routing::{AllMasters, Keyless, Local, Pinned, SingleSlot, Unsupported};
+use Routing::{AllMasters, Keyless, Local, Pinned, PubSubHome, SingleSlot, Unsupported};
 
 /// The explicit routing decisions, by full name or container name (see the module docs).
 pub const OVERRIDES: &[(&str, Routing)] = &[
@@ -112,6 +117,7 @@ pub const OVERRIDES: &[(&str, Routing)] = &[
     ("client|info", Local),
     ("client|list", Local),
     ("client|reply", Local),
+    ("client|no-evict", Local),
     ("client|help", Local),
     ("cluster", Unsupported),
     ("cluster|keyslot", Local),
@@ -137,6 +143,11 @@ pub const OVERRIDES: &[(&str, Routing)] = &[
     ("function|flush", AllMasters(AllOk)),
     ("function|restore", AllMasters(AllOk)),
     ("pubsub|shardchannels", AllMasters(Concat)),
+    // The node subscriptions use.
+    ("publish", PubSubHome),
+    ("pubsub|channels", PubSubHome),
+    ("pubsub|numsub", PubSubHome),
+    ("pubsub|numpat", PubSubHome),
     // Pinned sessions.
     ("multi", Pinned(Pin::Transaction)),
     ("exec", Pinned(Pin::Transaction)),
@@ -220,7 +231,8 @@ mod tests {
             ("msetnx", SingleSlot),
             ("eval", SingleSlot),
             ("spublish", SingleSlot),
-            ("publish", Keyless),
+            ("publish", PubSubHome),
+            ("pubsub|numsub", PubSubHome),
             ("mget", Routing::FanOut(FanOut::Mget)),
             ("blpop", Pinned(Pin::Blocking)),
             ("bzmpop", Pinned(Pin::Blocking)),

@@ -16,7 +16,7 @@ pub(crate) fn find_line_end(buf: &[u8], from: usize) -> Option<usize> {
 }
 
 /// Strict signed decimal: optional `-`, no `+`, no leading zeros, no spaces, fits `i64`.
-pub(crate) fn parse_i64(digits: &[u8]) -> Option<i64> {
+pub fn parse_i64(digits: &[u8]) -> Option<i64> {
     let (negative, body) = match digits.split_first()? {
         (b'-', rest) => (true, rest),
         _ => (false, digits),

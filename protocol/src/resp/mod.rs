@@ -25,6 +25,7 @@ pub use error::ProtocolError;
 pub use frame::Frame;
 pub use inline::split_inline_args;
 pub use limits::Limits;
+pub use line::parse_i64;
 pub use request::{Request, RequestDecoder};
 pub use scan::FrameScanner;
 

@@ -23,8 +23,10 @@ pub enum Plan {
     Local,
     /// One request to the master owning the slot.
     Slot(Slot),
-    /// One request to any master (keyless commands such as PUBLISH or `EVAL … 0`).
+    /// One request to any master (keyless commands such as `EVAL … 0`).
     AnyMaster,
+    /// One request to the node the proxy's SUBSCRIBE connections use (PUBLISH, PUBSUB).
+    PubSubHome,
     /// Keys split by slot, one part per slot, merged in key order.
     FanOut(FanOut),
     /// The same request to every master, replies merged.
@@ -84,6 +86,7 @@ pub fn plan(args: &[Bytes]) -> Routed {
         }
         Routing::SingleSlot => slot.map_or(Plan::AnyMaster, Plan::Slot),
         Routing::Keyless => Plan::AnyMaster,
+        Routing::PubSubHome => Plan::PubSubHome,
         Routing::FanOut(_) if slot.is_some() => slot.map_or(Plan::AnyMaster, Plan::Slot),
         Routing::FanOut(kind) => Plan::FanOut(kind),
         Routing::AllMasters(merge) => Plan::AllMasters(merge),

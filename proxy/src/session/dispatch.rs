@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use slotgate_protocol::redirect::ClusterError;
-use slotgate_protocol::{key_slot, Slot};
+use slotgate_protocol::{key_slot, Frame, Slot};
 
 use super::queue::{Entry, Part, Route, Work};
 use super::Session;
@@ -31,7 +31,11 @@ impl Session {
         if must_auth && !BEFORE_AUTH.contains(&name) {
             return self.reply_err(ProxyError::NoAuth);
         }
-        if self.tx.is_some() && !matches!(name, "exec" | "discard" | "multi" | "watch") {
+        let runs_in_multi = matches!(
+            name,
+            "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+        );
+        if self.tx.is_some() && !runs_in_multi {
             return self.queue_in_tx(routed.plan, name, args);
         }
         if self.in_subscribed_mode() && !pubsub_allowed(name) {
@@ -47,6 +51,7 @@ impl Session {
                 self.single(self.slot_route(slot, routed.read), args, raw)
             }
             Plan::AnyMaster => self.single(Route::Any, args, raw),
+            Plan::PubSubHome => self.single(Route::PubSubHome, args, raw),
             Plan::FanOut(kind) => self.fan_out(kind, routed.read, args),
             Plan::AllMasters(Merge::Scan) => self.scan(args),
             Plan::AllMasters(merge) => self.all_masters(merger_for(merge), args),
@@ -141,6 +146,7 @@ impl Session {
                 let masters = self.routes.masters();
                 masters.get(id as usize % masters.len().max(1))
             }
+            Route::PubSubHome => self.routes.pubsub_home(),
             Route::Node(addr) => {
                 self.check_up(addr)?;
                 self.proxy
@@ -283,6 +289,7 @@ impl Session {
             let addr = match &part.route {
                 Route::Slot(slot) => self.routes.owner(*slot).map(|node| &node.addr),
                 Route::Node(addr) | Route::Private(addr) => Some(addr),
+                Route::PubSubHome => self.routes.pubsub_home().map(|node| &node.addr),
                 Route::Any | Route::Read(_) => None,
             };
             if let Some(addr) = addr {
@@ -346,22 +353,20 @@ impl Session {
         self.start(parts, merger, deadline, true);
     }
 
-    /// SCAN with a proxy cursor: `node_cursor * SCAN_STRIDE + master_index`.
+    /// SCAN with a proxy cursor: `node_cursor * SCAN_STRIDE + master_index`. A cursor
+    /// naming no master ends the scan, as an out-of-range cursor does in Redis.
     fn scan(&mut self, args: &[Bytes]) {
-        let Some(cursor) = args
-            .get(1)
-            .and_then(|c| std::str::from_utf8(c).ok()?.parse::<u64>().ok())
-        else {
+        let Some(cursor) = args.get(1).and_then(|c| parse_cursor(c)) else {
             return self.reply_err(ProxyError::Other("invalid cursor".to_owned()));
         };
         let masters = self.routes.masters().len();
+        if masters == 0 {
+            return self.reply_err(ProxyError::SlotNotServed);
+        }
         let master = (cursor % SCAN_STRIDE) as usize;
         let Some(node) = self.routes.masters().get(master) else {
-            return self.reply_err(if masters == 0 {
-                ProxyError::SlotNotServed
-            } else {
-                ProxyError::Other("invalid cursor".to_owned())
-            });
+            let done = Frame::Array(vec![Frame::bulk("0"), Frame::Array(Vec::new())]);
+            return self.reply_frame(done);
         };
         let addr = node.addr.clone();
         let mut node_args = args.to_vec();
@@ -377,11 +382,14 @@ impl Session {
     }
 
     /// BLPOP and friends: on the session's own connection to the slot's owner, with no
-    /// proxy deadline (the command carries its own timeout).
+    /// proxy deadline (the command carries its own timeout). Without keys (`BLMPOP 0 0 …`:
+    /// bad arguments) any master answers with Redis's error.
     fn blocking(&mut self, slot: Option<Slot>, args: &[Bytes]) {
-        let owner = slot
-            .and_then(|s| self.routes.owner(s))
-            .map(|n| n.addr.clone());
+        let owner = match slot {
+            Some(slot) => self.routes.owner(slot),
+            None => self.routes.masters().first(),
+        }
+        .map(|n| n.addr.clone());
         let Some(addr) = owner else {
             return self.reply_err(ProxyError::SlotNotServed);
         };
@@ -404,6 +412,26 @@ impl Session {
         self.private.push((addr.clone(), backend.clone()));
         backend
     }
+}
+
+/// A SCAN cursor as Redis reads it (`strtoul`): decimal digits with an optional sign, a
+/// negative number wrapping around; empty reads as 0. `None`: Redis's "invalid cursor".
+fn parse_cursor(text: &[u8]) -> Option<u64> {
+    let (negative, digits) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ if text.is_empty() => return Some(0),
+        _ => (false, text),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let value: u64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    Some(if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    })
 }
 
 /// The merge for an all-masters command.
@@ -442,4 +470,23 @@ fn pubsub_allowed(name: &str) -> bool {
             | "quit"
             | "reset"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_cursor;
+
+    #[test]
+    fn cursors_read_like_strtoul() {
+        assert_eq!(parse_cursor(b"0"), Some(0));
+        assert_eq!(parse_cursor(b"1025"), Some(1025));
+        assert_eq!(parse_cursor(b""), Some(0));
+        assert_eq!(parse_cursor(b"+7"), Some(7));
+        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b"18446744073709551616"), None);
+        assert_eq!(parse_cursor(b"-"), None);
+        assert_eq!(parse_cursor(b"1x"), None);
+        assert_eq!(parse_cursor(b" 1"), None);
+    }
 }

@@ -6,12 +6,18 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use slotgate_protocol::command::{command_reply, RespVersion};
+use slotgate_protocol::resp::parse_i64;
 use slotgate_protocol::{key_slot, Frame};
 
 use super::Session;
 use crate::backend::Proto;
 use crate::error::ProxyError;
-use crate::merge::{for_client, to_bytes, Merger};
+use crate::merge::{for_client, info_text, to_bytes, Merger};
+
+/// Redis's rule for client names: printable ASCII, no spaces.
+fn valid_client_name(name: &[u8]) -> bool {
+    name.iter().all(|&b| b > b' ' && b <= b'~')
+}
 
 /// Compares two secrets in time independent of where they differ.
 fn same_secret(given: &[u8], expected: &[u8]) -> bool {
@@ -27,9 +33,12 @@ impl Session {
     pub(super) fn local(&mut self, name: &str, args: &[Bytes]) {
         match name {
             "ping" if self.in_subscribed_mode() => self.subscribe(args, None),
-            "ping" => match args.get(1) {
-                Some(message) => self.reply_frame(Frame::Bulk(message.clone())),
-                None => self.reply_frame(Frame::Simple(Bytes::from_static(b"PONG"))),
+            "ping" => match args {
+                [_] => self.reply_frame(Frame::Simple(Bytes::from_static(b"PONG"))),
+                [_, message] => self.reply_frame(Frame::Bulk(message.clone())),
+                _ => self.reply_err(ProxyError::Other(
+                    "wrong number of arguments for 'ping' command".to_owned(),
+                )),
             },
             "echo" => self.reply_frame(Frame::Bulk(args[1].clone())),
             "select" if &args[1][..] == b"0" => self.reply_frame(Frame::ok()),
@@ -68,17 +77,19 @@ impl Session {
         self.reply(bytes);
     }
 
-    /// `AUTH [user] password` against the proxy's password.
+    /// `AUTH [user] password` against the proxy's password, as Redis treats its `default`
+    /// user (the only one the proxy has): with no password set, `AUTH <password>` is an
+    /// error and `AUTH default <anything>` succeeds.
     fn authenticate(&mut self, args: &[Bytes]) -> Result<(), ProxyError> {
-        let Some(expected) = self.config.proxy.password.clone() else {
-            return Err(ProxyError::NoPasswordSet);
-        };
+        let expected = self.config.proxy.password.clone();
         let (user, password) = match args {
+            [_] if expected.is_none() => return Err(ProxyError::NoPasswordSet),
             [password] => (&b"default"[..], password),
             [user, password] => (&user[..], password),
             _ => return Err(ProxyError::Other("syntax error".to_owned())),
         };
-        if user == b"default" && same_secret(password, expected.as_bytes()) {
+        let matches = expected.is_none_or(|e| same_secret(password, e.as_bytes()));
+        if user == b"default" && matches {
             self.client.authed = true;
             Ok(())
         } else {
@@ -86,14 +97,23 @@ impl Session {
         }
     }
 
-    /// `HELLO [protover [AUTH user pass] [SETNAME name]]`.
+    /// `HELLO [protover [AUTH user pass] [SETNAME name]]`, checked in Redis's order: the
+    /// version, every option (a bad name fails here), then the credentials; the name is set
+    /// only once all of that passed.
     fn hello(&mut self, args: &[Bytes]) {
-        let proto = match args.get(1).map(|v| &v[..]) {
+        let proto = match args.get(1).map(|v| parse_i64(v)) {
             None => self.client.proto,
-            Some(b"2") => Proto::Resp2,
-            Some(b"3") => Proto::Resp3,
-            Some(_) => return self.reply_err(ProxyError::NoProto),
+            Some(Some(2)) => Proto::Resp2,
+            Some(Some(3)) => Proto::Resp3,
+            Some(Some(_)) => return self.reply_err(ProxyError::NoProto),
+            Some(None) => {
+                return self.reply_err(ProxyError::Other(
+                    "Protocol version is not an integer or out of range".to_owned(),
+                ))
+            }
         };
+        let mut credentials = None;
+        let mut name = None;
         let mut rest = args.get(2..).unwrap_or_default();
         while let Some(option) = rest.first() {
             match (
@@ -102,13 +122,14 @@ impl Session {
                 rest.get(2),
             ) {
                 (b"auth", Some(user), Some(password)) => {
-                    if let Err(err) = self.authenticate(&[user.clone(), password.clone()]) {
-                        return self.reply_err(err);
-                    }
+                    credentials = Some([user.clone(), password.clone()]);
                     rest = &rest[3..];
                 }
-                (b"setname", Some(name), _) => {
-                    self.set_name(name);
+                (b"setname", Some(given), _) => {
+                    if !valid_client_name(given) {
+                        return self.reply_err(ProxyError::BadClientName);
+                    }
+                    name = Some(given.clone());
                     rest = &rest[2..];
                 }
                 _ => {
@@ -119,8 +140,16 @@ impl Session {
                 }
             }
         }
+        if let Some(credentials) = credentials {
+            if let Err(err) = self.authenticate(&credentials) {
+                return self.reply_err(err);
+            }
+        }
         if !self.client.authed {
-            return self.reply_err(ProxyError::NoAuth);
+            return self.reply_err(ProxyError::HelloNoAuth);
+        }
+        if let Some(name) = name {
+            self.set_name(&name);
         }
         self.client.proto = proto;
         let pair = |k: &str, v: Frame| (Frame::bulk(k), v);
@@ -145,8 +174,8 @@ impl Session {
     /// `CLIENT SETNAME/GETNAME/ID/INFO/LIST/REPLY ON` about the proxy's own clients.
     fn client_command(&mut self, name: &str, args: &[Bytes]) {
         match name {
-            "client|setname" if args[2].iter().any(|&b| b <= b' ' || b > b'~') => {
-                self.reply_err(ProxyError::Other("Client names cannot contain spaces, newlines or special characters.".to_owned()))
+            "client|setname" if !valid_client_name(&args[2]) => {
+                self.reply_err(ProxyError::BadClientName)
             }
             "client|setname" => {
                 self.set_name(&args[2]);
@@ -164,6 +193,11 @@ impl Session {
                 self.reply_frame(Frame::bulk(lines));
             }
             "client|reply" if args[2].eq_ignore_ascii_case(b"on") => self.reply_frame(Frame::ok()),
+            // The proxy never evicts clients.
+            "client|no-evict" if [&b"on"[..], b"off"].iter().any(|v| args[2].eq_ignore_ascii_case(v)) => {
+                self.reply_frame(Frame::ok())
+            }
+            "client|no-evict" => self.reply_err(ProxyError::Other("syntax error".to_owned())),
             "client|help" => self.reply_frame(Frame::Array(
                 ["CLIENT <subcommand>: SETNAME, GETNAME, ID, INFO, LIST, REPLY ON (answered by slotgate)"].iter().map(|l| Frame::Simple(Bytes::from_static(l.as_bytes()))).collect(),
             )),
@@ -183,18 +217,40 @@ impl Session {
         format!("id={id} addr={addr} name={name} db=0\n")
     }
 
-    /// INFO: the proxy's sections, then `# Keyspace` from DBSIZE summed over masters.
-    fn info(&mut self, _args: &[Bytes]) {
-        let sections = format!(
-            "# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\nslotgate_version:{}\r\nuptime_in_seconds:{}\r\n\r\n\
-             # Clients\r\nconnected_clients:{}\r\n\r\n# Cluster\r\ncluster_enabled:0\r\ncluster_masters:{}\r\n\r\n",
-            env!("CARGO_PKG_VERSION"),
-            self.proxy.started.elapsed().as_secs(),
-            self.proxy.clients.connected(),
-            self.routes.masters().len(),
-        );
-        let dbsize = [Bytes::from_static(b"DBSIZE")];
-        self.all_masters(Merger::Info { sections }, &dbsize);
+    /// `INFO [section …]`: the proxy's own sections (server, clients, cluster), then the
+    /// keyspace summed over every master's `INFO keyspace`. No section, `default`, `all` or
+    /// `everything` mean all of them; as in Redis, an unknown section adds nothing.
+    fn info(&mut self, args: &[Bytes]) {
+        let asked: Vec<Vec<u8>> = args[1..].iter().map(|a| a.to_ascii_lowercase()).collect();
+        let everything = asked.is_empty()
+            || asked
+                .iter()
+                .any(|s| matches!(&s[..], b"default" | b"all" | b"everything"));
+        let wants = |name: &str| everything || asked.iter().any(|s| s == name.as_bytes());
+        let mut sections = Vec::new();
+        if wants("server") {
+            sections.push(format!(
+                "# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\nslotgate_version:{}\r\nuptime_in_seconds:{}\r\n",
+                env!("CARGO_PKG_VERSION"),
+                self.proxy.started.elapsed().as_secs(),
+            ));
+        }
+        if wants("clients") {
+            let clients = self.proxy.clients.connected();
+            sections.push(format!("# Clients\r\nconnected_clients:{clients}\r\n"));
+        }
+        if wants("cluster") {
+            let masters = self.routes.masters().len();
+            sections.push(format!(
+                "# Cluster\r\ncluster_enabled:0\r\ncluster_masters:{masters}\r\n"
+            ));
+        }
+        if !wants("keyspace") {
+            return self.reply_frame(info_text(sections.join("\r\n")));
+        }
+        let sections: String = sections.iter().map(|s| format!("{s}\r\n")).collect();
+        let keyspace = [Bytes::from_static(b"INFO"), Bytes::from_static(b"keyspace")];
+        self.all_masters(Merger::Info { sections }, &keyspace);
     }
 
     fn time(&mut self) {

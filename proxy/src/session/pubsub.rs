@@ -2,7 +2,8 @@
 //! (confirmations and messages alike) is forwarded raw, except as noted below.
 //!
 //! - SUBSCRIBE and PSUBSCRIBE: cluster pub/sub is broadcast to every node, so they go to
-//!   one master over one connection.
+//!   one master over one connection: `Routes::pubsub_home`, where PUBLISH and PUBSUB go too,
+//!   so PUBLISH's count and PUBSUB's answers include this proxy's subscribers.
 //! - SSUBSCRIBE and SUNSUBSCRIBE: shard channels live on the master owning the channel's
 //!   slot, so the session keeps one connection per slot it subscribed in, to that slot's
 //!   current owner. Their confirmations count the client's shard channels across all those
@@ -362,7 +363,7 @@ async fn run(
     loop {
         let routes = cluster.routes();
         let node = match target {
-            Target::Broadcast => routes.masters().first(),
+            Target::Broadcast => routes.pubsub_home(),
             Target::Shard(slot) => routes.owner(slot),
         };
         let addr = node.map(|n| n.addr.clone());

@@ -23,6 +23,8 @@ pub enum Route {
     Read(Slot),
     /// Any master (keyless commands).
     Any,
+    /// The master subscriptions use (PUBLISH, PUBSUB; `Routes::pubsub_home`).
+    PubSubHome,
     /// This node's shared connections (after MOVED, or one part per master).
     Node(Arc<str>),
     /// The session's own connection to this node (transactions, blocking commands).
@@ -283,6 +285,7 @@ fn slow_command(label: &Label, took: Duration, routes: &Routes) {
         }
         Some(Route::Node(addr) | Route::Private(addr)) => addr,
         Some(Route::Any) => "any master",
+        Some(Route::PubSubHome) => routes.pubsub_home().map_or("-", |node| &node.addr),
         None => "proxy",
     };
     tracing::warn!(

@@ -3,7 +3,10 @@
 //! another slot gets CROSSSLOT and dooms the transaction, as in Redis. EXEC sends
 //! `MULTI`, the queued commands and `EXEC` together on the session's own connection to the
 //! slot's owner, and the client gets the EXEC reply. WATCH runs on that same connection,
-//! so the watch and the EXEC see the same node.
+//! so the watch and the EXEC see the same node; an EXEC that never reaches the node (the
+//! transaction was aborted) sends UNWATCH there instead, since Redis's EXEC always ends the
+//! watch. An EXEC rejected inside MULTI (wrong arity) discards the transaction with
+//! `EXECABORT`, as in Redis.
 
 use std::sync::Arc;
 
@@ -52,9 +55,22 @@ impl Session {
 
     /// A command sent between MULTI and EXEC.
     pub(super) fn queue_in_tx(&mut self, plan: Plan, name: &str, args: &[Bytes]) {
+        let rejected_exec = args
+            .first()
+            .is_some_and(|n| n.eq_ignore_ascii_case(b"exec"));
+        if let (Plan::Fail(err), true) = (&plan, rejected_exec) {
+            // Redis's execCommandAbort: the transaction and its watch are discarded.
+            self.tx = None;
+            let text = err.to_string();
+            let why = text.strip_prefix("ERR ").unwrap_or(&text);
+            let abort =
+                ProxyError::Raw(format!("EXECABORT Transaction discarded because of: {why}"));
+            let watching = self.watching.take();
+            return self.unwatch_then_fail(watching, abort);
+        }
         let slot = match plan {
             Plan::Slot(slot) | Plan::Pinned(Pin::Blocking, Some(slot)) => Some(slot),
-            Plan::Local | Plan::AnyMaster => None,
+            Plan::Local | Plan::AnyMaster | Plan::PubSubHome => None,
             Plan::FanOut(_) => return self.abort_tx(ProxyError::CrossSlot),
             Plan::Fail(err) => return self.abort_tx(err),
             _ => return self.abort_tx(ProxyError::Unsupported(format!("{name} inside MULTI"))),
@@ -85,7 +101,7 @@ impl Session {
         };
         let watching = self.watching.take();
         if tx.aborted {
-            return self.reply_err(ProxyError::ExecAbort);
+            return self.unwatch_then_fail(watching, ProxyError::ExecAbort);
         }
         let owner = match tx.slot {
             Some(slot) => self.routes.owner(slot).map(|n| n.addr.clone()),
@@ -94,7 +110,7 @@ impl Session {
                 .or_else(|| self.routes.masters().first().map(|n| n.addr.clone())),
         };
         if watching.is_some() && watching != owner {
-            return self.reply_err(ProxyError::CrossSlot);
+            return self.unwatch_then_fail(watching, ProxyError::CrossSlot);
         }
         let Some(addr) = owner else {
             return self.reply_err(ProxyError::SlotNotServed);
@@ -108,6 +124,21 @@ impl Session {
             .collect();
         let deadline = Some(self.deadline);
         self.start(parts, Merger::Exec, deadline, false);
+    }
+
+    /// Answers `err` to an EXEC that will not run, after ending the watch on its node.
+    fn unwatch_then_fail(&mut self, watching: Option<Arc<str>>, err: ProxyError) {
+        let Some(addr) = watching else {
+            return self.reply_err(err);
+        };
+        let unwatch = self.encode(&["UNWATCH"]);
+        let deadline = Some(self.deadline);
+        self.start(
+            [Part::new(unwatch, Route::Private(addr))],
+            Merger::Replace(err.reply()),
+            deadline,
+            false,
+        );
     }
 
     /// WATCH on the session's own connection to the keys' owner.
