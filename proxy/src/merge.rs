@@ -9,6 +9,7 @@ use slotgate_protocol::resp::{encode, ReplyDecoder};
 use slotgate_protocol::Frame;
 
 use crate::backend::Proto;
+use crate::session::Walk;
 
 /// How the parts' replies become one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,8 +30,8 @@ pub enum Merger {
     First,
     /// SCRIPT EXISTS: element-wise AND of the 0/1 arrays.
     AndFlags,
-    /// SCAN on master `master` of `masters`: the node's cursor rewritten into a proxy cursor.
-    Scan { master: usize, masters: usize },
+    /// SCAN: the walk over the masters, answered page by page (see `session::scan`).
+    Scan(Walk),
     /// INFO: the proxy's own sections (`sections`, each followed by a blank line), then the
     /// keyspace summed from every master's `INFO keyspace`.
     Info { sections: String },
@@ -48,9 +49,6 @@ pub enum Merger {
 }
 
 const OK: &[u8] = b"+OK\r\n";
-
-/// SCAN cursors: `node_cursor * SCAN_STRIDE + master_index`.
-pub const SCAN_STRIDE: u64 = 1024;
 
 impl Merger {
     /// Merges the parts' replies (in part order) into the client's reply.
@@ -84,12 +82,12 @@ impl Merger {
                 .find(|f| !is_null(f))
                 .unwrap_or(Frame::NullBulk),
             Merger::AndFlags => and_flags(frames),
-            Merger::Scan { master, masters } => scan(frames, *master, *masters),
             Merger::Info { sections } => info(sections, &frames),
             Merger::Pass
             | Merger::First
             | Merger::Exec
             | Merger::Replace(_)
+            | Merger::Scan(_)
             | Merger::Wait { .. } => Frame::NullBulk,
         };
         to_bytes(&for_client(merged, proto))
@@ -156,30 +154,6 @@ fn and_flags(frames: Vec<Frame>) -> Frame {
             .map(Frame::Integer)
             .collect(),
     )
-}
-
-fn scan(frames: Vec<Frame>, master: usize, masters: usize) -> Frame {
-    let mut items = frames
-        .into_iter()
-        .next()
-        .map(elements)
-        .unwrap_or_default()
-        .into_iter();
-    let node_cursor: u64 = items
-        .next()
-        .and_then(|c| std::str::from_utf8(c.as_bytes()?).ok()?.parse().ok())
-        .unwrap_or(0);
-    let keys = items.next().unwrap_or(Frame::Array(Vec::new()));
-    let next = if node_cursor != 0 {
-        node_cursor
-            .saturating_mul(SCAN_STRIDE)
-            .saturating_add(master as u64)
-    } else if master + 1 < masters {
-        master as u64 + 1
-    } else {
-        0
-    };
-    Frame::Array(vec![Frame::bulk(next.to_string()), keys])
 }
 
 fn info(sections: &str, keyspaces: &[Frame]) -> Frame {
@@ -278,11 +252,5 @@ mod tests {
             Merger::AllOk.merge(vec![b("+OK\r\n"), b("-ERR x\r\n")], Proto::Resp2),
             b("-ERR x\r\n")
         );
-        let scan = Merger::Scan {
-            master: 1,
-            masters: 3,
-        }
-        .merge(vec![b("*2\r\n$1\r\n0\r\n*0\r\n")], Proto::Resp2);
-        assert_eq!(scan, b("*2\r\n$1\r\n2\r\n*0\r\n"));
     }
 }

@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use slotgate_protocol::redirect::ClusterError;
-use slotgate_protocol::{key_slot, Frame, Slot};
+use slotgate_protocol::{key_slot, Slot};
 
 use super::queue::{Entry, Part, Route, Work};
 use super::Session;
 use crate::backend::{Backend, BackendError, Job, Reply, Tag};
 use crate::error::ProxyError;
-use crate::merge::{Merger, SCAN_STRIDE};
+use crate::merge::Merger;
 use crate::redirect::classify;
 use crate::router::{self, FanOut, Merge, Pin, Plan, ReadFrom};
 
@@ -104,7 +104,7 @@ impl Session {
 
     /// Sends (or re-sends) one part to the backend its route names now, or completes it
     /// with an error at once when no node serves it or its node is down.
-    fn send(&mut self, tag: Tag) {
+    pub(super) fn send(&mut self, tag: Tag) {
         let Some(part) = self
             .queue
             .work_mut(tag.seq)
@@ -239,8 +239,10 @@ impl Session {
         let Some(work) = self.queue.work_mut(tag.seq) else {
             return;
         };
-        if matches!(work.merger, Merger::Wait { .. }) {
-            return self.wait_progress(tag, reply);
+        match work.merger {
+            Merger::Wait { .. } => return self.wait_progress(tag, reply),
+            Merger::Scan(_) => return self.scan_progress(tag, reply),
+            _ => {}
         }
         if let Some(merged) = work.complete(tag.part, reply, proto) {
             self.queue.finish(tag.seq, merged);
@@ -353,34 +355,6 @@ impl Session {
         self.start(parts, merger, deadline, true);
     }
 
-    /// SCAN with a proxy cursor: `node_cursor * SCAN_STRIDE + master_index`. A cursor
-    /// naming no master ends the scan, as an out-of-range cursor does in Redis.
-    fn scan(&mut self, args: &[Bytes]) {
-        let Some(cursor) = args.get(1).and_then(|c| parse_cursor(c)) else {
-            return self.reply_err(ProxyError::Other("invalid cursor".to_owned()));
-        };
-        let masters = self.routes.masters().len();
-        if masters == 0 {
-            return self.reply_err(ProxyError::SlotNotServed);
-        }
-        let master = (cursor % SCAN_STRIDE) as usize;
-        let Some(node) = self.routes.masters().get(master) else {
-            let done = Frame::Array(vec![Frame::bulk("0"), Frame::Array(Vec::new())]);
-            return self.reply_frame(done);
-        };
-        let addr = node.addr.clone();
-        let mut node_args = args.to_vec();
-        node_args[1] = Bytes::from((cursor / SCAN_STRIDE).to_string());
-        let payload = self.encode(&node_args);
-        let deadline = Some(self.deadline);
-        self.start(
-            [Part::new(payload, Route::Node(addr))],
-            Merger::Scan { master, masters },
-            deadline,
-            true,
-        );
-    }
-
     /// BLPOP and friends: on the session's own connection to the slot's owner, with no
     /// proxy deadline (the command carries its own timeout). Without keys (`BLMPOP 0 0 …`:
     /// bad arguments) any master answers with Redis's error.
@@ -412,26 +386,6 @@ impl Session {
         self.private.push((addr.clone(), backend.clone()));
         backend
     }
-}
-
-/// A SCAN cursor as Redis reads it (`strtoul`): decimal digits with an optional sign, a
-/// negative number wrapping around; empty reads as 0. `None`: Redis's "invalid cursor".
-fn parse_cursor(text: &[u8]) -> Option<u64> {
-    let (negative, digits) = match text.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        Some((b'+', rest)) => (false, rest),
-        _ if text.is_empty() => return Some(0),
-        _ => (false, text),
-    };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let value: u64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
-    Some(if negative {
-        value.wrapping_neg()
-    } else {
-        value
-    })
 }
 
 /// The merge for an all-masters command.
@@ -470,23 +424,4 @@ fn pubsub_allowed(name: &str) -> bool {
             | "quit"
             | "reset"
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_cursor;
-
-    #[test]
-    fn cursors_read_like_strtoul() {
-        assert_eq!(parse_cursor(b"0"), Some(0));
-        assert_eq!(parse_cursor(b"1025"), Some(1025));
-        assert_eq!(parse_cursor(b""), Some(0));
-        assert_eq!(parse_cursor(b"+7"), Some(7));
-        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"18446744073709551616"), None);
-        assert_eq!(parse_cursor(b"-"), None);
-        assert_eq!(parse_cursor(b"1x"), None);
-        assert_eq!(parse_cursor(b" 1"), None);
-    }
 }

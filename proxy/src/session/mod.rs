@@ -17,12 +17,14 @@
 //! - `pubsub`: SUBSCRIBE and friends on a dedicated connection that survives failover;
 //!   SSUBSCRIBE on one per shard.
 //! - `wait`: WAIT, answered by polling the master the client last wrote to.
+//! - `scan`: SCAN walking every master behind one cursor.
 //! - `queue`: the in-order reply queue.
 
 mod dispatch;
 mod local;
 mod pubsub;
 mod queue;
+mod scan;
 mod tx;
 mod wait;
 
@@ -42,6 +44,7 @@ use crate::config::Config;
 use crate::error::ProxyError;
 use crate::server::Proxy;
 use queue::{Entry, ReplyQueue};
+pub(crate) use scan::Walk;
 
 /// How often deadlines, retries and the idle timeout are checked.
 const TICK: Duration = Duration::from_millis(20);
