@@ -39,6 +39,8 @@ pub enum Merger {
     Exec,
     /// The parts run for their effect only (an UNWATCH); the client gets this reply.
     Replace(Bytes),
+    /// CONFIG GET of one master, without the backends' credentials (see [`SECRETS`]).
+    HideSecrets,
     /// WAIT, answered by polling `INFO replication` (see `session::wait`): `replicas` wanted,
     /// until when (`None`: no timeout), and the master's replication offset to reach.
     Wait {
@@ -73,6 +75,7 @@ impl Merger {
             return error("ERR unreadable backend reply");
         }
         let merged = match self {
+            Merger::HideSecrets => hide_secrets(frames),
             Merger::Mget { order } => mget(order, frames),
             Merger::Sum => Frame::Integer(frames.iter().map(integer).sum()),
             Merger::AllOk => Frame::ok(),
@@ -136,6 +139,34 @@ fn mget(order: &[u32], frames: Vec<Frame>) -> Frame {
         })
         .collect();
     Frame::Array(values)
+}
+
+/// CONFIG parameters a proxy client must not read from a backend: they are the cluster's
+/// credentials, not the proxy's.
+const SECRETS: &[&[u8]] = &[b"requirepass", b"masterauth", b"masteruser"];
+
+/// CONFIG GET's name/value pairs (a flat array, or a RESP3 map) minus [`SECRETS`].
+fn hide_secrets(frames: Vec<Frame>) -> Frame {
+    let secret = |name: &Frame| {
+        name.as_bytes()
+            .is_some_and(|n| SECRETS.iter().any(|s| n.eq_ignore_ascii_case(s)))
+    };
+    match frames.into_iter().next() {
+        Some(Frame::Map(pairs)) => {
+            Frame::Map(pairs.into_iter().filter(|(k, _)| !secret(k)).collect())
+        }
+        Some(Frame::Array(items)) => {
+            let mut kept = Vec::with_capacity(items.len());
+            let mut items = items.into_iter();
+            while let (Some(name), Some(value)) = (items.next(), items.next()) {
+                if !secret(&name) {
+                    kept.extend([name, value]);
+                }
+            }
+            Frame::Array(kept)
+        }
+        other => other.unwrap_or(Frame::Array(Vec::new())),
+    }
 }
 
 fn and_flags(frames: Vec<Frame>) -> Frame {

@@ -1,9 +1,11 @@
 //! The admin endpoint of a real `slotgate` in front of a real Redis 7 cluster: every path,
 //! 404 / 405, `/readyz` 503 while no slot is served and 200 once all are, `/topology` and
-//! `/config` (secrets redacted), and metrics that move under load.
+//! `/config` (secrets redacted), metrics that move under load, and CONFIG GET through the
+//! proxy without the cluster's password.
 
 use std::time::Duration;
 
+use slotgate_protocol::Frame;
 use slotgate_tests::ops::{http, metric_sum};
 use slotgate_tests::process::{our_binary, scratch_dir};
 use slotgate_tests::proxy::Slotgate;
@@ -51,6 +53,21 @@ fn admin_endpoints_and_metrics_under_load() {
     assert!(
         config.contains("\"***\"") && !config.contains("backendpass"),
         "{config}"
+    );
+    // CONFIG GET through the proxy answers from a master, without the cluster's password.
+    let mut client = proxy.client();
+    let every = client.cmd(&["CONFIG", "GET", "*"]).unwrap();
+    assert!(!format!("{every:?}").contains("backendpass"), "{every:?}");
+    assert_eq!(
+        client.cmd(&["CONFIG", "GET", "maxmemory-policy"]).unwrap(),
+        Frame::Array(vec![
+            Frame::bulk("maxmemory-policy"),
+            Frame::bulk("noeviction")
+        ])
+    );
+    assert_eq!(
+        client.cmd(&["CONFIG", "GET", "requirepass"]).unwrap(),
+        Frame::Array(Vec::new())
     );
     let topology = || {
         let body = http(admin, "GET", "/topology")

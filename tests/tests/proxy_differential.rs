@@ -4,7 +4,7 @@
 //! proxy from Redis except where a cluster itself differs.
 //!
 //! What legitimately differs in front of a cluster — CROSSSLOT for keys in several slots,
-//! SELECT of another database, CONFIG/SAVE/MONITOR/DEBUG, the proxy's own INFO and CLIENT
+//! SELECT of another database, CONFIG SET/SAVE/MONITOR/DEBUG, the proxy's own INFO and CLIENT
 //! LIST — is listed in `tests/differential/through-proxy.gaps` and ratcheted
 //! like `known-gaps.txt`: a script that differs and is not listed fails the test (after one
 //! re-run, so a timing hiccup through the extra hop is not called a regression); a listed
@@ -30,7 +30,7 @@ use slotgate_tests::redis::{ClusterSpec, RedisCluster, RedisServer, ServerKind};
 const GAPS_HEADER: &str = "\
 # Differential scripts whose replies through slotgate (in front of a 3+3 cluster) differ
 # from one standalone redis-server 7's, because a cluster differs: keys in several slots
-# (CROSSSLOT), other databases, CONFIG, SAVE, MONITOR, DEBUG, the proxy's own INFO and
+# (CROSSSLOT), other databases, CONFIG SET, SAVE, MONITOR, DEBUG, the proxy's own INFO and
 # CLIENT LIST. One `family/script name` per line; a script that differs and
 # is not listed fails tests/tests/proxy_differential.rs. DIFF_UPDATE_GAPS=1 adds a run's
 # differences (delete this file first to start over).

@@ -16,7 +16,8 @@
 //! Choices worth knowing: CLUSTER, CONFIG, ACL, replication, persistence, MONITOR, DEBUG,
 //! SHUTDOWN, MIGRATE, MOVE, SWAPDB, FAILOVER and connection-state commands a shared backend
 //! connection cannot carry (CLIENT TRACKING/CACHING/KILL/PAUSE, ASKING, ROLE) are
-//! unsupported; `CLUSTER KEYSLOT` is answered locally (a pure function of the key).
+//! unsupported; `CLUSTER KEYSLOT` is answered locally (a pure function of the key);
+//! `CONFIG GET` by the proxy, which asks one master and leaves out the cluster's credentials.
 //! MSETNX stays single-slot (it cannot be split atomically). XREAD/XREADGROUP are
 //! single-slot; the proxy pins them itself when they carry BLOCK. PUBLISH and PUBSUB
 //! CHANNELS/NUMSUB/NUMPAT go to the node the proxy subscribes on ([`Routing::PubSubHome`]),
@@ -121,6 +122,7 @@ pub const OVERRIDES: &[(&str, Routing)] = &[
     ("client|help", Local),
     ("cluster", Unsupported),
     ("cluster|keyslot", Local),
+    ("config|get", Local),
     // Multi-key fan-out.
     ("mget", Routing::FanOut(FanOut::Mget)),
     ("mset", Routing::FanOut(FanOut::Mset)),
@@ -244,7 +246,8 @@ mod tests {
             ("client|tracking", Unsupported),
             ("cluster|info", Unsupported),
             ("cluster|keyslot", Local),
-            ("config|get", Unsupported),
+            ("config|get", Local),
+            ("config|set", Unsupported),
             ("swapdb", Unsupported),
             ("pfdebug", Unsupported),
             ("shutdown", Unsupported),

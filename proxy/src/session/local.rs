@@ -1,6 +1,7 @@
 //! Commands the proxy answers itself, without a backend round trip: PING, ECHO, SELECT,
 //! HELLO, AUTH, CLIENT, INFO (its own sections plus the cluster's key count), TIME, QUIT,
-//! RESET, READONLY/READWRITE, COMMAND (from the shared command table), CLUSTER KEYSLOT.
+//! RESET, READONLY/READWRITE, COMMAND (from the shared command table), CLUSTER KEYSLOT, and
+//! CONFIG GET (one master's answer, minus the cluster's credentials).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -9,6 +10,7 @@ use slotgate_protocol::command::{command_reply, RespVersion};
 use slotgate_protocol::resp::parse_i64;
 use slotgate_protocol::{key_slot, Frame};
 
+use super::queue::{Part, Route};
 use super::Session;
 use crate::backend::Proto;
 use crate::error::ProxyError;
@@ -61,6 +63,16 @@ impl Session {
                 self.reply_frame(Frame::Integer(i64::from(key_slot(&args[2]).get())))
             }
             "info" => self.info(args),
+            "config|get" => {
+                let payload = self.encode(args);
+                let deadline = Some(self.deadline);
+                self.start(
+                    [Part::new(payload, Route::Any)],
+                    Merger::HideSecrets,
+                    deadline,
+                    true,
+                );
+            }
             "time" => self.time(),
             "quit" => {
                 self.reply_frame(Frame::ok());
