@@ -51,8 +51,21 @@ pub struct ClientRecord {
     pub addr: String,
     pub name: String,
     pub since: Instant,
-    /// The session's inbox, to wake it when shutdown begins.
+    /// The session's inbox, to wake it when shutdown begins or it is killed.
     pub inbox: Option<Inbox>,
+    /// `CLIENT KILL` picked it: the session closes when woken.
+    pub killed: bool,
+}
+
+/// Which clients `CLIENT KILL` closes (Redis's filters; every given one must match).
+#[derive(Debug, Default)]
+pub struct KillFilter {
+    pub id: Option<u64>,
+    pub addr: Option<String>,
+    /// The one asking, spared unless `SKIPME no`.
+    pub skip: Option<u64>,
+    /// A filter nothing here matches (`TYPE pubsub`, `LADDR`): kill none.
+    pub none: bool,
 }
 
 impl Clients {
@@ -70,6 +83,7 @@ impl Clients {
                 name: String::new(),
                 since: Instant::now(),
                 inbox: None,
+                killed: false,
             },
         );
         Some(id)
@@ -103,6 +117,33 @@ impl Clients {
         }
     }
 
+    /// Marks every client `filter` picks to be closed, wakes them, and returns how many.
+    pub fn kill(&self, filter: &KillFilter) -> usize {
+        if filter.none {
+            return 0;
+        }
+        let mut table = self.lock();
+        let picked = table.iter_mut().filter(|(id, r)| {
+            filter.id.is_none_or(|want| want == **id)
+                && filter.addr.as_ref().is_none_or(|want| *want == r.addr)
+                && filter.skip != Some(**id)
+        });
+        let mut count = 0;
+        for (_, record) in picked {
+            record.killed = true;
+            if let Some(inbox) = &record.inbox {
+                let _ = inbox.send(wake_up());
+            }
+            count += 1;
+        }
+        count
+    }
+
+    /// Whether `CLIENT KILL` picked client `id`.
+    pub fn killed(&self, id: u64) -> bool {
+        self.lock().get(&id).is_some_and(|r| r.killed)
+    }
+
     /// Whether shutdown has begun: a session closes once its client is answered and idle.
     pub fn draining(&self) -> bool {
         self.draining.load(Ordering::Relaxed)
@@ -127,11 +168,14 @@ impl Clients {
     }
 }
 
-/// A reply for no request (sessions ignore it): wakes a session so it sees shutdown.
+/// The sequence number of [`wake_up`]'s reply, which answers no request.
+pub const WAKE_UP: u64 = u64::MAX;
+
+/// A reply for no request: wakes a session so it sees shutdown, or that it was killed.
 fn wake_up() -> Reply {
     Reply {
         tag: Tag {
-            seq: u64::MAX,
+            seq: WAKE_UP,
             part: 0,
         },
         result: Ok(Bytes::new()),

@@ -15,7 +15,7 @@
 //!
 //! Choices worth knowing: CLUSTER, CONFIG, ACL, replication, persistence, MONITOR, DEBUG,
 //! SHUTDOWN, MIGRATE, MOVE, SWAPDB, FAILOVER and connection-state commands a shared backend
-//! connection cannot carry (CLIENT TRACKING/CACHING/KILL/PAUSE, ASKING, ROLE) are
+//! connection cannot carry (CLIENT TRACKING/CACHING/PAUSE, ASKING, ROLE) are
 //! unsupported; `CLUSTER KEYSLOT` is answered locally (a pure function of the key);
 //! `CONFIG GET` by the proxy, which asks one master and leaves out the cluster's credentials.
 //! MSETNX stays single-slot (it cannot be split atomically). XREAD/XREADGROUP are
@@ -117,6 +117,7 @@ pub const OVERRIDES: &[(&str, Routing)] = &[
     ("client|id", Local),
     ("client|info", Local),
     ("client|list", Local),
+    ("client|kill", Local),
     ("client|reply", Local),
     ("client|no-evict", Local),
     ("client|help", Local),
@@ -242,7 +243,8 @@ mod tests {
             ("keys", AllMasters(Concat)),
             ("script|load", AllMasters(First)),
             ("client|setname", Local),
-            ("client|kill", Unsupported),
+            ("client|kill", Local),
+            ("client|pause", Unsupported),
             ("client|tracking", Unsupported),
             ("cluster|info", Unsupported),
             ("cluster|keyslot", Local),

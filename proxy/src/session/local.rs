@@ -15,6 +15,42 @@ use super::Session;
 use crate::backend::Proto;
 use crate::error::ProxyError;
 use crate::merge::{for_client, info_text, to_bytes, Merger};
+use crate::server::KillFilter;
+
+/// A client type Redis knows: `Some(true)` for `normal`, the type of every proxy client;
+/// `Some(false)` for the others (`pubsub`, `master`, `replica`/`slave`), none of which the
+/// proxy's list tells apart.
+fn client_type(name: &[u8]) -> Option<bool> {
+    match name.to_ascii_lowercase().as_slice() {
+        b"normal" => Some(true),
+        b"pubsub" | b"master" | b"replica" | b"slave" => Some(false),
+        _ => None,
+    }
+}
+
+fn unknown_type(name: &str) -> ProxyError {
+    ProxyError::Other(format!("Unknown client type '{name}'"))
+}
+
+/// `CLIENT LIST [TYPE type | ID id …]`: which client ids to show, as Redis parses it.
+fn list_filter(args: &[Bytes]) -> Result<Box<dyn Fn(u64) -> bool>, ProxyError> {
+    match args {
+        [] => Ok(Box::new(|_| true)),
+        [kind, name] if kind.eq_ignore_ascii_case(b"type") => match client_type(name) {
+            Some(normal) => Ok(Box::new(move |_| normal)),
+            None => Err(unknown_type(&String::from_utf8_lossy(name))),
+        },
+        [kind, ids @ ..] if kind.eq_ignore_ascii_case(b"id") && !ids.is_empty() => {
+            let ids: Vec<u64> = ids
+                .iter()
+                .map(|id| parse_i64(id).filter(|id| *id > 0).map(|id| id as u64))
+                .collect::<Option<_>>()
+                .ok_or_else(|| ProxyError::Other("Invalid client ID".to_owned()))?;
+            Ok(Box::new(move |id| ids.contains(&id)))
+        }
+        _ => Err(ProxyError::Other("syntax error".to_owned())),
+    }
+}
 
 /// Redis's rule for client names: printable ASCII, no spaces.
 fn valid_client_name(name: &[u8]) -> bool {
@@ -183,7 +219,8 @@ impl Session {
             .set_name(self.id, self.client.name.clone());
     }
 
-    /// `CLIENT SETNAME/GETNAME/ID/INFO/LIST/REPLY ON` about the proxy's own clients.
+    /// `CLIENT SETNAME/GETNAME/ID/INFO/LIST/KILL/REPLY ON/NO-EVICT` about the proxy's own
+    /// clients.
     fn client_command(&mut self, name: &str, args: &[Bytes]) {
         match name {
             "client|setname" if !valid_client_name(&args[2]) => {
@@ -200,10 +237,21 @@ impl Session {
                 let line = self.client_line(self.id, &self.client.name);
                 self.reply_frame(Frame::bulk(line));
             }
-            "client|list" => {
-                let lines: String = self.proxy.clients.list().iter().map(|(id, r)| self.client_line(*id, &r.name)).collect();
-                self.reply_frame(Frame::bulk(lines));
-            }
+            "client|list" => match list_filter(&args[2..]) {
+                Ok(keep) => {
+                    let lines: String = self
+                        .proxy
+                        .clients
+                        .list()
+                        .iter()
+                        .filter(|(id, _)| keep(*id))
+                        .map(|(id, r)| self.client_line(*id, &r.name))
+                        .collect();
+                    self.reply_frame(Frame::bulk(lines));
+                }
+                Err(err) => self.reply_err(err),
+            },
+            "client|kill" => self.kill(&args[2..]),
             "client|reply" if args[2].eq_ignore_ascii_case(b"on") => self.reply_frame(Frame::ok()),
             // The proxy never evicts clients.
             "client|no-evict" if [&b"on"[..], b"off"].iter().any(|v| args[2].eq_ignore_ascii_case(v)) => {
@@ -215,6 +263,56 @@ impl Session {
             )),
             _ => self.reply_err(ProxyError::Unsupported(name.replace('|', " "))),
         }
+    }
+
+    /// `CLIENT KILL addr` (OK or "No such client") or `CLIENT KILL <filter> <value> …`
+    /// (how many were killed), as Redis parses them.
+    fn kill(&mut self, args: &[Bytes]) {
+        let mut filter = KillFilter {
+            skip: Some(self.id),
+            ..KillFilter::default()
+        };
+        if let [addr] = args {
+            filter.addr = Some(String::from_utf8_lossy(addr).into_owned());
+            filter.skip = None;
+            return match self.proxy.clients.kill(&filter) {
+                0 => self.reply_err(ProxyError::Other("No such client".to_owned())),
+                _ => self.reply_frame(Frame::ok()),
+            };
+        }
+        if !args.len().is_multiple_of(2) {
+            return self.reply_err(ProxyError::Other("syntax error".to_owned()));
+        }
+        for pair in args.chunks(2) {
+            let value = &pair[1];
+            let text = String::from_utf8_lossy(value).into_owned();
+            match pair[0].to_ascii_lowercase().as_slice() {
+                b"id" => match parse_i64(value).filter(|id| *id > 0) {
+                    Some(id) => filter.id = Some(id as u64),
+                    None => {
+                        return self.reply_err(ProxyError::Other(
+                            "client-id should be greater than 0".to_owned(),
+                        ))
+                    }
+                },
+                b"type" => match client_type(value) {
+                    Some(normal) => filter.none |= !normal,
+                    None => return self.reply_err(unknown_type(&text)),
+                },
+                b"addr" => filter.addr = Some(text),
+                // The proxy does not track the address clients connected to.
+                b"laddr" => filter.none = true,
+                b"user" if value.as_ref() == b"default" => {}
+                b"user" => {
+                    return self.reply_err(ProxyError::Other(format!("No such user '{text}'")))
+                }
+                b"skipme" if value.eq_ignore_ascii_case(b"yes") => filter.skip = Some(self.id),
+                b"skipme" if value.eq_ignore_ascii_case(b"no") => filter.skip = None,
+                _ => return self.reply_err(ProxyError::Other("syntax error".to_owned())),
+            }
+        }
+        let killed = self.proxy.clients.kill(&filter);
+        self.reply_frame(Frame::Integer(killed as i64));
     }
 
     fn client_line(&self, id: u64, name: &str) -> String {

@@ -42,7 +42,7 @@ use crate::backend::{mailbox, Backend, Inbox, Proto, Receiver, Reply, Tag};
 use crate::cluster::Routes;
 use crate::config::Config;
 use crate::error::ProxyError;
-use crate::server::Proxy;
+use crate::server::{Proxy, WAKE_UP};
 use queue::{Entry, ReplyQueue};
 pub(crate) use scan::Walk;
 
@@ -208,7 +208,13 @@ impl Session {
             let now = Instant::now();
             self.queue.set_clock(now);
             match event {
-                Event::Replies => replies.drain(..).for_each(|reply| self.on_reply(reply)),
+                Event::Replies => {
+                    let woken = replies.iter().any(|r| r.tag.seq == WAKE_UP);
+                    if woken && self.proxy.clients.killed(self.id) {
+                        return Ok(());
+                    }
+                    replies.drain(..).for_each(|reply| self.on_reply(reply));
+                }
                 Event::Push(frame) => self.on_push(frame),
                 Event::Read(0) => return Ok(()),
                 Event::Read(read) => {
