@@ -80,6 +80,8 @@ pub struct State {
     pub client_pause: crate::pause::ClientPause,
     /// Whether the databases were last told to freeze (see [`crate::pause::holds`]).
     pub keyspace_frozen: bool,
+    /// The Lua script cache: lowercase SHA1 hex → body (EVAL, SCRIPT LOAD; SCRIPT FLUSH).
+    pub scripts: Map<Bytes, Bytes>,
 }
 
 impl State {
@@ -108,6 +110,7 @@ impl State {
             repl,
             client_pause: Default::default(),
             keyspace_frozen: false,
+            scripts: Map::default(),
         }
     }
 

@@ -1,7 +1,7 @@
 //! Every routing class through slotgate in front of a real 3+3 cluster (redis-server 7 and
 //! slotgate-node, one test each): single key,
 //! same-slot multi-key, fan-out with merge order, CROSSSLOT, all-masters (KEYS, full SCAN,
-//! DBSIZE, RANDOMKEY, SCRIPT LOAD + EVALSHA, FLUSHALL), local commands, transactions,
+//! DBSIZE, RANDOMKEY, SCRIPT LOAD + EVALSHA, FLUSHALL), EVAL, local commands, transactions,
 //! blocking pops, pub/sub, unsupported and unknown commands, and the proxy password.
 //! One cluster for the whole file (each test function runs in its own process in CI).
 
@@ -44,7 +44,7 @@ fn every_routing_class(kind: ServerKind) {
     fan_out(&mut c);
     cross_slot(&mut c);
     all_masters(&mut c);
-    scripts(&mut c, kind);
+    scripts(&mut c);
     local_commands(&mut c);
     transactions(&proxy);
     blocking_pop(&proxy);
@@ -159,22 +159,35 @@ fn all_masters(c: &mut Client) {
 
 /// SCRIPT LOAD on every master, then EVALSHA on one. slotgate-node has no scripting (not
 /// in its command set): there the node's own unknown-command error comes through.
-fn scripts(c: &mut Client, kind: ServerKind) {
+fn scripts(c: &mut Client) {
     assert_eq!(c.text(&["SET", "script:7", "x"]).unwrap(), "OK");
     let load = ["SCRIPT", "LOAD", "return redis.call('GET', KEYS[1])"];
-    if kind == ServerKind::SlotgateNode {
-        assert!(c
-            .text(&load)
-            .unwrap()
-            .starts_with("-ERR unknown command 'SCRIPT'"));
-        return;
-    }
     let sha = c.text(&load).unwrap();
     assert_eq!(sha.len(), 40, "{sha}");
     assert_eq!(c.text(&["EVALSHA", &sha, "1", "script:7"]).unwrap(), "x");
     assert_eq!(
         c.cmd(&["SCRIPT", "EXISTS", &sha, "0000"]).unwrap(),
         Frame::Array(vec![Frame::Integer(1), Frame::Integer(0)])
+    );
+    // EVAL with several keys of one slot runs on its owner; of several slots, CROSSSLOT.
+    let swap = "local a = redis.call('GET', KEYS[1]) redis.call('SET', KEYS[1], ARGV[1]) redis.call('SET', KEYS[2], a) return a";
+    assert_eq!(c.text(&["SET", "{sw}a", "old"]).unwrap(), "OK");
+    assert_eq!(
+        c.text(&["EVAL", swap, "2", "{sw}a", "{sw}b", "new"])
+            .unwrap(),
+        "old"
+    );
+    assert_eq!(
+        c.cmd(&["MGET", "{sw}a", "{sw}b"]).unwrap(),
+        array(&["new", "old"])
+    );
+    assert_eq!(
+        c.text(&["EVAL", swap, "2", "a", "b", "new"]).unwrap(),
+        "-CROSSSLOT Keys in request don't hash to the same slot"
+    );
+    assert_eq!(
+        c.text(&["EVAL", "return ARGV[1]", "0", "keyless"]).unwrap(),
+        "keyless"
     );
 }
 

@@ -1,6 +1,6 @@
 //! The HELP texts of the subcommand containers, verbatim from Redis 7.0 (`CLIENT HELP`,
 //! `OBJECT HELP`, `PUBSUB HELP`, `SLOWLOG HELP`, `CONFIG HELP`, `MEMORY HELP`,
-//! `LATENCY HELP`), one reply line per text line.
+//! `LATENCY HELP`, `SCRIPT HELP`), one reply line per text line.
 
 use bytes::Bytes;
 use slotgate_protocol::Frame;
@@ -169,3 +169,23 @@ HISTOGRAM [COMMAND ...]\n\
 \x20   If no commands are specified then all histograms are replied.\n\
 HELP\n\
 \x20   Prints this help.\n";
+
+/// `SCRIPT HELP`.
+pub const SCRIPT: &str = "\
+SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\n\
+DEBUG (YES|SYNC|NO)\n\
+\x20   Set the debug mode for subsequent scripts executed.\n\
+EXISTS <sha1> [<sha1> ...]\n\
+\x20   Return information about the existence of the scripts in the script cache.\n\
+FLUSH [ASYNC|SYNC]\n\
+\x20   Flush the Lua scripts cache. Very dangerous on replicas.\n\
+\x20   When called without the optional mode argument, the behavior is determined by the\n\
+\x20   lazyfree-lazy-user-flush configuration directive. Valid modes are:\n\
+\x20   * ASYNC: Asynchronously flush the scripts cache.\n\
+\x20   * SYNC: Synchronously flush the scripts cache.\n\
+KILL\n\
+\x20   Kill the currently executing Lua script.\n\
+LOAD <script>\n\
+\x20   Load a script into the scripts cache without executing it.\n\
+HELP\n\
+\x20   Prints this help.";

@@ -8,8 +8,8 @@
 //! one file plus one line in [`FAMILIES`].
 //!
 //! Layout: `connection`, `server`, `config_cmd`, `strings`, `keys`, `hashes`, `lists`,
-//! `lcs`, `sets`, `zsets`, `scans`, `pubsub`, `tx`, plus `args` (argument parsing helpers)
-//! and `help` (HELP texts).
+//! `lcs`, `sets`, `zsets`, `scans`, `pubsub`, `tx`, `scripting` (EVAL, SCRIPT), plus `args`
+//! (argument parsing helpers) and `help` (HELP texts).
 
 pub mod args;
 pub mod cluster;
@@ -24,6 +24,7 @@ mod lolwut;
 mod long_double;
 mod pubsub;
 mod scans;
+mod scripting;
 mod server;
 mod sets;
 mod strings;
@@ -109,6 +110,7 @@ const FAMILIES: &[&[Spec]] = &[
     zsets::COMMANDS,
     pubsub::COMMANDS,
     tx::COMMANDS,
+    scripting::COMMANDS,
     crate::replication::COMMANDS,
     crate::monitor::COMMANDS,
     lolwut::COMMANDS,
