@@ -82,6 +82,9 @@ pub struct State {
     pub keyspace_frozen: bool,
     /// The Lua script cache: lowercase SHA1 hex → body (EVAL, SCRIPT LOAD; SCRIPT FLUSH).
     pub scripts: Map<Bytes, Bytes>,
+    /// Commands [`State::propagate`] holds back (database, command) while a script runs,
+    /// to go out together from [`State::release_propagation`].
+    held: Option<Vec<(usize, Vec<Bytes>)>>,
 }
 
 impl State {
@@ -111,16 +114,56 @@ impl State {
             client_pause: Default::default(),
             keyspace_frozen: false,
             scripts: Map::default(),
+            held: None,
         }
     }
 
     /// The write-propagation hook: every change, as the command that reproduces it, goes
     /// to the AOF (and, later, to replicas) from here.
     pub fn propagate(&mut self, db: usize, args: &[Bytes]) {
+        if let Some(held) = &mut self.held {
+            held.push((db, args.to_vec()));
+            return;
+        }
         if let Some(aof) = &mut self.aof {
             aof.append(db, args);
         }
         self.repl.feed(db, args);
+    }
+
+    /// Starts holding back what is propagated, for a unit that must reach the AOF and the
+    /// replicas as one transaction (a script's effects). False when already holding: the
+    /// outer unit releases everything.
+    pub fn hold_propagation(&mut self) -> bool {
+        if self.held.is_some() {
+            return false;
+        }
+        self.held = Some(Vec::new());
+        true
+    }
+
+    /// Propagates what was held since [`State::hold_propagation`] as Redis 7.0's
+    /// `propagatePendingCommands` does: several commands wrapped in `MULTI` … `EXEC` (MULTI
+    /// in the first command's database, EXEC in the last's, so no extra SELECT), one alone,
+    /// none not at all. True when something was propagated.
+    pub fn release_propagation(&mut self) -> bool {
+        let Some(held) = self.held.take() else {
+            return false;
+        };
+        let (Some((first, _)), Some((last, _))) = (held.first(), held.last()) else {
+            return false;
+        };
+        let (first, last, wrap) = (*first, *last, held.len() > 1);
+        if wrap {
+            self.propagate(first, &[Bytes::from_static(b"MULTI")]);
+        }
+        for (db, args) in &held {
+            self.propagate(*db, args);
+        }
+        if wrap {
+            self.propagate(last, &[Bytes::from_static(b"EXEC")]);
+        }
+        true
     }
 
     /// Propagates the DELs of keys that expired in `db` since the last call.

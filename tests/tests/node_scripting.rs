@@ -1,10 +1,19 @@
 //! Lua scripting between real processes: the writes an EVAL / EVALSHA makes on a master
-//! reach its replica (Redis 7 replicates a script's effects) and survive a restart from
-//! the AOF. Runs against redis-server 7 too, to prove the test itself.
+//! reach its replica (Redis 7 replicates a script's effects, several writes as one
+//! MULTI … EXEC) and survive a restart from the AOF; a script that never ends is stopped
+//! at `busy-reply-threshold`. Runs against redis-server 7 too, to prove the test itself.
 
 mod node_replication_common;
 
-use node_replication_common::{pair, KINDS};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use node_replication_common::{pair, start, KINDS};
+use slotgate_protocol::resp::RequestDecoder;
+use slotgate_protocol::Frame;
+use slotgate_tests::client::frame_text;
+use slotgate_tests::redis::ServerKind;
 
 const SCRIPT: &str = "redis.call('set', KEYS[1], ARGV[1]) \
                       redis.call('incrby', KEYS[2], 5) \
@@ -25,7 +34,29 @@ fn script_writes_reach_the_replica_and_survive_an_aof_restart() {
             .text(&["EVALSHA", &sha, "2", "sk", "counter", "w"])
             .unwrap();
         assert_eq!(reply, "w", "{kind:?}");
+        // One write goes alone, none goes nowhere.
+        let one = "return redis.call('set', KEYS[1], ARGV[1])";
+        let reply = m.text(&["EVAL", one, "1", "single", "s"]).unwrap();
+        assert_eq!(reply, "OK", "{kind:?}");
+        let none = "return redis.call('get', KEYS[1])";
+        assert_eq!(m.text(&["EVAL", none, "1", "sk"]).unwrap(), "w", "{kind:?}");
         assert_eq!(m.text(&["WAIT", "1", "5000"]).unwrap(), "1", "{kind:?}");
+        let commands: Vec<String> = aof_commands(&master.dir)
+            .into_iter()
+            .filter(|c| !c.starts_with("SELECT "))
+            .collect();
+        let two = [
+            "MULTI",
+            "SET sk v",
+            "INCRBY counter 5",
+            "EXEC",
+            "MULTI",
+            "SET sk w",
+            "INCRBY counter 5",
+            "EXEC",
+            "SET single s",
+        ];
+        assert_eq!(commands, two, "{kind:?} AOF");
         let mut r = replica.client();
         assert_eq!(r.text(&["GET", "sk"]).unwrap(), "w", "{kind:?} replica");
         assert_eq!(
@@ -46,5 +77,99 @@ fn script_writes_reach_the_replica_and_survive_an_aof_restart() {
             "10",
             "{kind:?} after restart"
         );
+        assert_eq!(
+            m.text(&["GET", "single"]).unwrap(),
+            "s",
+            "{kind:?} after restart"
+        );
+    }
+}
+
+/// The AOF's commands in order, names upper-cased, arguments joined by spaces: our single
+/// file, or redis-server 7's incremental files.
+fn aof_commands(dir: &Path) -> Vec<String> {
+    let mut files: Vec<PathBuf> = vec![dir.join("appendonly.aof")];
+    if let Ok(entries) = std::fs::read_dir(dir.join("appendonlydir")) {
+        let mut incr: Vec<PathBuf> = entries
+            .filter_map(|e| Some(e.ok()?.path()))
+            .filter(|p| p.to_string_lossy().ends_with(".incr.aof"))
+            .collect();
+        incr.sort();
+        files.extend(incr);
+    }
+    let mut commands = Vec::new();
+    for file in files.iter().filter(|f| f.is_file()) {
+        let mut buf = BytesMut::from(&std::fs::read(file).expect("read AOF")[..]);
+        let mut decoder = RequestDecoder::default();
+        while let Some(request) = decoder.decode(&mut buf).expect("AOF parses") {
+            let mut words: Vec<String> = request
+                .args
+                .iter()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            words[0].make_ascii_uppercase();
+            commands.push(words.join(" "));
+        }
+    }
+    commands
+}
+
+const KILLED: &str = "-ERR Script killed by user with SCRIPT KILL... script: ";
+
+/// A script that never ends is stopped once it has run `busy-reply-threshold` ms (Redis:
+/// once SCRIPT KILL comes, which another connection sends here after a BUSY refusal), with
+/// Redis's SCRIPT KILL error; other connections are answered right after.
+#[test]
+fn an_endless_script_is_stopped_at_the_busy_threshold() {
+    for kind in KINDS {
+        let server = start(kind, &[]);
+        let mut c = server.client();
+        let set = ["CONFIG", "SET", "busy-reply-threshold", "200"];
+        assert_eq!(c.text(&set).unwrap(), "OK", "{kind:?}");
+        let get = c.cmd(&["CONFIG", "GET", "lua-time-limit"]).unwrap();
+        let Frame::Array(pair) = get else {
+            panic!("{kind:?}: {get:?}")
+        };
+        let pair: Vec<String> = pair.iter().map(frame_text).collect();
+        assert_eq!(pair, ["lua-time-limit", "200"], "{kind:?}");
+        let started = Instant::now();
+        let endless = std::thread::spawn(move || {
+            c.cmd(&["EVAL", "while true do end", "0"])
+                .expect("EVAL reply")
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        let mut other = server.client();
+        loop {
+            match other.cmd(&["PING"]).unwrap() {
+                Frame::Error(e) if e.starts_with(b"BUSY") => {
+                    assert_eq!(kind, ServerKind::Redis, "the node never answers BUSY");
+                    other.cmd(&["SCRIPT", "KILL"]).unwrap();
+                }
+                reply => {
+                    assert_eq!(frame_text(&reply), "PONG", "{kind:?}");
+                    break;
+                }
+            }
+        }
+        let reply = frame_text(&endless.join().expect("EVAL thread"));
+        assert!(reply.starts_with(KILLED), "{kind:?}: {reply}");
+        assert!(reply.ends_with(", on @user_script:1."), "{kind:?}: {reply}");
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(3), "{kind:?} took {took:?}");
+        assert_eq!(other.text(&["PING"]).unwrap(), "PONG", "{kind:?}");
+        if kind == ServerKind::SlotgateNode {
+            assert!(
+                took >= Duration::from_millis(200),
+                "stopped early: {took:?}"
+            );
+            // `pcall` does not keep it alive, and what it wrote before stays (Redis
+            // refuses SCRIPT KILL after a write).
+            let body = "redis.call('set', KEYS[1], 'x') \
+                        while true do pcall(function() while true do end end) end";
+            let reply = frame_text(&other.cmd(&["EVAL", body, "1", "before"]).unwrap());
+            assert!(reply.starts_with(KILLED), "{reply}");
+            assert_eq!(other.text(&["GET", "before"]).unwrap(), "x");
+            assert_eq!(other.text(&["EVAL", "return 1", "0"]).unwrap(), "1");
+        }
     }
 }

@@ -17,6 +17,9 @@ pub struct Hot {
     /// `zset-max-listpack-entries` and `zset-max-listpack-value`.
     pub zset_max_listpack_entries: usize,
     pub zset_max_listpack_value: usize,
+    /// `busy-reply-threshold` (ms): how long a script may run before it is stopped (0: no
+    /// limit).
+    pub busy_reply_threshold: u64,
     /// `client-output-buffer-limit`, every class.
     pub output_limits: OutputLimits,
 }
@@ -31,6 +34,7 @@ impl Hot {
             cluster_allow_reads_when_down: config.get_bool("cluster-allow-reads-when-down"),
             zset_max_listpack_entries: size("zset-max-listpack-entries"),
             zset_max_listpack_value: size("zset-max-listpack-value"),
+            busy_reply_threshold: config.get_int("busy-reply-threshold").max(0) as u64,
             output_limits: OutputLimits::parse(config.get("client-output-buffer-limit"))
                 .unwrap_or_default(),
         }
@@ -49,5 +53,8 @@ mod tests {
         config.set("maxmemory", "1mb").unwrap();
         assert_eq!(config.hot().slowlog_log_slower_than, -1);
         assert_eq!(config.hot().maxmemory, 1024 * 1024);
+        assert_eq!(config.hot().busy_reply_threshold, 5000);
+        config.set("lua-time-limit", "200").unwrap();
+        assert_eq!(config.hot().busy_reply_threshold, 200);
     }
 }

@@ -187,6 +187,8 @@ pub(super) static PARAMS: &[Param] = &[
         true,
     ),
     p("slowlog-max-len", "128", SIZE, true),
+    // Milliseconds a script may run before the node stops it (see `cmd::scripting`).
+    p("busy-reply-threshold", "5000", SIZE, true),
     p("latency-monitor-threshold", "0", SIZE, true),
     p(
         "list-max-listpack-size",
@@ -227,6 +229,7 @@ pub(super) const ALIASES: &[(&str, &str)] = &[
     ("zset-max-ziplist-value", "zset-max-listpack-value"),
     ("list-max-ziplist-size", "list-max-listpack-size"),
     ("slave-read-only", "replica-read-only"),
+    ("lua-time-limit", "busy-reply-threshold"),
     ("slaveof", "replicaof"),
     ("repl-ping-slave-period", "repl-ping-replica-period"),
     ("slave-priority", "replica-priority"),

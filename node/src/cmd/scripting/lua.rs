@@ -4,9 +4,17 @@
 //! variable`), and Redis's error handler, which turns a failure into the table
 //! `{err=…, source=…, line=…}` the reply (`… script: <sha>, on @user_script:<line>.`) is
 //! made from. `redis.call` goes to the host closure given to [`run`].
+//!
+//! A time limit: a count hook ([`time_limit`], every [`HOOK_EVERY`] instructions) looks at
+//! the clock and stops a script that has run past its deadline (`busy-reply-threshold`)
+//! with Redis's SCRIPT KILL error. Once a script is stopped the hook fires on every line
+//! and raises again, so `pcall` cannot keep it alive (Redis's `luaMaskCountHook`). With a
+//! threshold of 0 there is no hook at all (no limit), as in Redis: a set hook costs Lua
+//! 5.1 a counter decrement on every instruction.
 
 use std::cell::{Cell, RefCell};
 use std::ffi::c_int;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use mlua::{ffi, ChunkMode, Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
@@ -51,11 +59,29 @@ struct Engine {
     prelude: Function,
     runner: Function,
     helpers: [Function; 5],
+    /// `arm(on)`: puts the [`time_limit`] count hook on the state, or takes it off.
+    arm: Function,
+    /// Whether the count hook is on (`None`: unknown, after a stopped script).
+    armed: Cell<Option<bool>>,
 }
 
 thread_local! {
     static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
+    /// When the running script must stop; `None` between runs.
+    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// The running script has been stopped (every hook call raises again).
+    static KILLED: Cell<bool> = const { Cell::new(false) };
+    /// The script's line when it was stopped (for the reply when no other line is known).
+    static KILLED_AT: Cell<c_int> = const { Cell::new(0) };
 }
+
+/// How many Lua VM instructions run between two looks at the clock: cheap enough to be
+/// invisible, often enough (well under a millisecond) to stop a script on time.
+const HOOK_EVERY: c_int = 100_000;
+
+/// Redis 7.0's error for a script stopped by SCRIPT KILL (then ` script: <sha>, on
+/// @user_script:<line>.`), which a script past `busy-reply-threshold` gets here.
+const KILLED_TEXT: &std::ffi::CStr = c"ERR Script killed by user with SCRIPT KILL...";
 
 impl Engine {
     fn new() -> mlua::Result<Engine> {
@@ -90,12 +116,25 @@ impl Engine {
                 .collect();
             Ok(super::super::resolve(&args).is_ok())
         })?;
+        // SAFETY: `arm` only sets or clears a hook on the calling state.
+        let arm = unsafe { lua.create_c_function(arm)? };
         Ok(Engine {
             lua,
             prelude,
             runner,
             helpers: [raising, err_table, sha1hex, log, known],
+            arm,
+            armed: Cell::new(None),
         })
+    }
+
+    /// Turns the time-limit hook on or off for the next run (a no-op when it already is).
+    fn arm(&self, on: bool) -> mlua::Result<()> {
+        if self.armed.get() != Some(on) {
+            self.arm.call::<()>(on)?;
+            self.armed.set(Some(on));
+        }
+        Ok(())
     }
 
     fn run(
@@ -150,16 +189,93 @@ impl Engine {
 }
 
 /// Runs `body` (whose SHA1 is `sha`) with `KEYS` and `ARGV`; `host` runs `redis.call`s.
-pub fn run(sha: &str, body: &[u8], keys: &[Bytes], argv: &[Bytes], host: &mut Host) -> Frame {
+/// A script still running after `limit` is stopped with Redis's SCRIPT KILL error; what it
+/// wrote until then stays.
+pub fn run(
+    sha: &str,
+    body: &[u8],
+    keys: &[Bytes],
+    argv: &[Bytes],
+    limit: Duration,
+    host: &mut Host,
+) -> Frame {
+    let started = Instant::now();
     let outcome = ENGINE.with(|cell| {
         let mut slot = cell.try_borrow_mut().map_err(mlua::Error::external)?;
         if slot.is_none() {
             *slot = Some(Engine::new()?);
         }
         let engine = slot.as_ref().expect("engine just made");
-        engine.run(sha, body, keys, argv, host)
+        // 0 is no limit and no hook, as in Redis.
+        engine.arm(!limit.is_zero())?;
+        KILLED.set(false);
+        DEADLINE.set(started.checked_add(limit).filter(|_| !limit.is_zero()));
+        let outcome = engine.run(sha, body, keys, argv, host);
+        DEADLINE.set(None);
+        if KILLED.replace(false) {
+            // The hook now fires on every line: set it again before the next run.
+            engine.armed.set(None);
+            return Ok(Err(killed_reply(outcome, sha)));
+        }
+        outcome.map(Ok)
     });
-    outcome.unwrap_or_else(|e| Frame::error(format!("ERR {e}")))
+    match outcome {
+        Ok(Ok(reply)) => reply,
+        Ok(Err(killed)) => {
+            tracing::warn!(
+                "Lua script {sha} stopped: still running after {} milliseconds \
+                 (busy-reply-threshold {} ms); the writes it made are kept",
+                started.elapsed().as_millis(),
+                limit.as_millis()
+            );
+            killed
+        }
+        Err(e) => Frame::error(format!("ERR {e}")),
+    }
+}
+
+/// The reply for a stopped script: the script's own error when it is the SCRIPT KILL one
+/// (its line is where the error escaped, as in Redis), else that error at the line where
+/// the script was stopped.
+fn killed_reply(outcome: mlua::Result<Frame>, sha: &str) -> Frame {
+    let text = KILLED_TEXT.to_bytes();
+    match outcome {
+        Ok(Frame::Error(e)) if e.starts_with(text) => Frame::Error(e),
+        _ => {
+            let text = String::from_utf8_lossy(text);
+            let line = KILLED_AT.get();
+            Frame::error(format!("{text} script: {sha}, on @user_script:{line}."))
+        }
+    }
+}
+
+/// `arm(on)`: sets the [`time_limit`] count hook on the calling Lua state (coroutines a
+/// script creates inherit it), or clears every hook when `on` is false.
+unsafe extern "C-unwind" fn arm(state: *mut ffi::lua_State) -> c_int {
+    if ffi::lua_toboolean(state, 1) != 0 {
+        ffi::lua_sethook(state, Some(time_limit), ffi::LUA_MASKCOUNT, HOOK_EVERY);
+    } else {
+        ffi::lua_sethook(state, None, 0, 0);
+    }
+    0
+}
+
+/// The hook: nothing until the deadline; then the script is stopped — Redis's error table
+/// is raised, now and on every later line (so a `pcall` catching it gets it again at once).
+/// Hooks are off while it runs, so Redis's error handler adds the script's line as usual.
+unsafe extern "C-unwind" fn time_limit(state: *mut ffi::lua_State, ar: *mut ffi::lua_Debug) {
+    let over = KILLED.get() || DEADLINE.get().is_some_and(|d| Instant::now() >= d);
+    if !over {
+        return;
+    }
+    if !KILLED.replace(true) && ffi::lua_getinfo(state, c"l".as_ptr(), ar) != 0 {
+        KILLED_AT.set((*ar).currentline);
+    }
+    ffi::lua_sethook(state, Some(time_limit), ffi::LUA_MASKLINE, 0);
+    ffi::lua_createtable(state, 0, 1);
+    ffi::lua_pushstring(state, KILLED_TEXT.as_ptr());
+    ffi::lua_setfield(state, -2, c"err".as_ptr());
+    ffi::lua_error(state);
 }
 
 /// `redis.call` / `redis.pcall` below the Lua wrappers: the arguments as Redis takes them

@@ -1,17 +1,30 @@
 //! Lua scripting, Redis 7.0's EVAL family: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT
 //! LOAD / EXISTS / FLUSH / KILL / HELP. The script cache (SHA1 → body) lives in the node's
-//! [`State`](crate::state::State); each run gets a fresh Lua state ([`lua`]) whose
+//! [`State`](crate::state::State). Each thread keeps one Lua state ([`lua`]) and reuses it
+//! for every run; a run gets fresh globals (`KEYS`, `ARGV`, `redis`, its own environment
+//! over read-only libraries), so nothing one script does is seen by the next. Its
 //! `redis.call` goes back through this node's commands with the caller's [`Ctx`] — same
 //! client, same state, under the same lock, so the script is atomic.
 //!
 //! As in Redis 7, a script's effects are replicated, not the script: every write command it
-//! runs is propagated by [`call`](super::call) as usual, and EVAL itself never is.
+//! runs goes through [`call`](super::call) as usual, and EVAL itself never is propagated.
+//! The state holds those commands back while the script runs and then propagates them as
+//! Redis 7.0 does: two or more wrapped in `MULTI` … `EXEC`, a single one alone.
+//!
+//! Time limit: a script still running after `busy-reply-threshold` ms (alias
+//! `lua-time-limit`) is stopped by the node itself with Redis's SCRIPT KILL error — the
+//! lock it holds keeps every other client (and so SCRIPT KILL) out, so nobody else could.
+//! Unlike Redis, which refuses SCRIPT KILL once a script has written (`UNKILLABLE`, leaving
+//! only SHUTDOWN NOSAVE), a script is stopped even after writes, and those writes stay
+//! (and are propagated). 0 means no limit (and no hook), as in Redis.
 //!
 //! Layout: this file (commands and the per-command checks of `redis.call`), [`lua`] (the
 //! Lua environment, the `redis` library, error texts), [`convert`] (replies ↔ Lua values).
 
 mod convert;
 mod lua;
+
+use std::time::Duration;
 
 use bytes::Bytes;
 use slotgate_protocol::command::{Command, CommandError, Flags};
@@ -104,8 +117,10 @@ fn run(
     let db = ctx.client.db;
     let resp = ctx.client.resp;
     let no_block = std::mem::replace(&mut ctx.no_block, true);
+    let holding = ctx.state.hold_propagation();
     let mut wrote = false;
-    let reply = lua::run(sha, body, keys, argv, &mut |args, script_resp| {
+    let limit = Duration::from_millis(ctx.state.config.hot().busy_reply_threshold);
+    let reply = lua::run(sha, body, keys, argv, limit, &mut |args, script_resp| {
         ctx.client.resp = script_resp;
         let reply = script_call(ctx, args, read_only, &mut wrote);
         ctx.client.resp = resp;
@@ -113,6 +128,10 @@ fn run(
     });
     ctx.no_block = no_block;
     ctx.client.db = db;
+    if holding && ctx.state.release_propagation() {
+        // WAIT counts from the end of what this client's script propagated.
+        ctx.client.woff = ctx.state.repl.offset();
+    }
     reply
 }
 
