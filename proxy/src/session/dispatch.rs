@@ -11,7 +11,7 @@ use slotgate_protocol::redirect::ClusterError;
 use slotgate_protocol::{key_slot, Slot};
 
 use super::queue::{Entry, Part, Route, Work};
-use super::Session;
+use super::{Replies, Session};
 use crate::backend::{Backend, BackendError, Job, Reply, Tag};
 use crate::error::ProxyError;
 use crate::merge::Merger;
@@ -27,6 +27,13 @@ impl Session {
         let routed = router::plan(args);
         let name = routed.name;
         self.queue.label(name);
+        // CLIENT REPLY decides about its own reply.
+        if name != "client|reply" && self.client.replies != Replies::On {
+            if self.client.replies == Replies::SkipNext {
+                self.client.replies = Replies::On;
+            }
+            self.queue.silence_next();
+        }
         let must_auth = !self.client.authed && self.config.proxy.password.is_some();
         if must_auth && !BEFORE_AUTH.contains(&name) {
             return self.reply_err(ProxyError::NoAuth);

@@ -11,7 +11,7 @@ use slotgate_protocol::resp::parse_i64;
 use slotgate_protocol::{key_slot, Frame};
 
 use super::queue::{Part, Route};
-use super::Session;
+use super::{Replies, Session};
 use crate::backend::Proto;
 use crate::error::ProxyError;
 use crate::merge::{for_client, info_text, to_bytes, Merger};
@@ -86,6 +86,7 @@ impl Session {
                 Ok(()) => self.reply_frame(Frame::ok()),
                 Err(err) => self.reply_err(err),
             },
+            "client|reply" => self.client_reply(args),
             _ if name.starts_with("client|") => self.client_command(name, args),
             _ if name == "command" || name.starts_with("command|") => {
                 let version = if self.client.proto == Proto::Resp3 {
@@ -219,8 +220,7 @@ impl Session {
             .set_name(self.id, self.client.name.clone());
     }
 
-    /// `CLIENT SETNAME/GETNAME/ID/INFO/LIST/KILL/REPLY ON/NO-EVICT` about the proxy's own
-    /// clients.
+    /// `CLIENT SETNAME/GETNAME/ID/INFO/LIST/KILL/NO-EVICT` about the proxy's own clients.
     fn client_command(&mut self, name: &str, args: &[Bytes]) {
         match name {
             "client|setname" if !valid_client_name(&args[2]) => {
@@ -252,7 +252,6 @@ impl Session {
                 Err(err) => self.reply_err(err),
             },
             "client|kill" => self.kill(&args[2..]),
-            "client|reply" if args[2].eq_ignore_ascii_case(b"on") => self.reply_frame(Frame::ok()),
             // The proxy never evicts clients.
             "client|no-evict" if [&b"on"[..], b"off"].iter().any(|v| args[2].eq_ignore_ascii_case(v)) => {
                 self.reply_frame(Frame::ok())
@@ -373,6 +372,40 @@ impl Session {
         ]));
     }
 
+    /// `CLIENT REPLY ON|OFF|SKIP`, as Redis: ON is answered (even after OFF); OFF and SKIP
+    /// are not, and SKIP also silences the next command (unless replies are off already).
+    fn client_reply(&mut self, args: &[Bytes]) {
+        let mode = args.get(2).map(|m| m.to_ascii_lowercase());
+        let silent_now = self.client.replies != Replies::On;
+        match mode.as_deref() {
+            Some(b"on") => {
+                self.client.replies = Replies::On;
+                self.reply_frame(Frame::ok());
+            }
+            Some(b"off") => {
+                self.client.replies = Replies::Off;
+                self.queue.silence_next();
+                self.reply_frame(Frame::ok());
+            }
+            Some(b"skip") => {
+                if self.client.replies == Replies::On {
+                    self.client.replies = Replies::SkipNext;
+                }
+                self.queue.silence_next();
+                self.reply_frame(Frame::ok());
+            }
+            _ => {
+                if silent_now {
+                    self.queue.silence_next();
+                }
+                if self.client.replies == Replies::SkipNext {
+                    self.client.replies = Replies::On;
+                }
+                self.reply_err(ProxyError::Other("syntax error".to_owned()));
+            }
+        }
+    }
+
     /// RESET: back to a fresh connection's state.
     fn reset(&mut self) {
         self.tx = None;
@@ -382,6 +415,7 @@ impl Session {
         self.pushes.clear();
         self.client.proto = Proto::Resp2;
         self.client.name.clear();
+        self.client.replies = Replies::On;
         self.client.authed = self.config.proxy.password.is_none();
         self.reply_frame(Frame::Simple(Bytes::from_static(b"RESET")));
     }

@@ -65,6 +65,16 @@ struct ClientState {
     authed: bool,
     proto: Proto,
     name: String,
+    replies: Replies,
+}
+
+/// `CLIENT REPLY`: which replies the client gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Replies {
+    On,
+    Off,
+    /// None for the next command (`SKIP`).
+    SkipNext,
 }
 
 /// What woke a session's turn.
@@ -127,6 +137,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(proxy: Arc<Proxy>, id: u64
             authed,
             proto: Proto::Resp2,
             name: String::new(),
+            replies: Replies::On,
         },
         deadline: Instant::now(),
         proxy,

@@ -67,6 +67,8 @@ pub struct Work {
     pub redirectable: bool,
     /// When the request fails with a timeout; `None` for blocking commands.
     pub deadline: Option<Instant>,
+    /// Its reply is not written (`CLIENT REPLY OFF` / `SKIP`).
+    pub silent: bool,
 }
 
 impl Work {
@@ -85,6 +87,7 @@ impl Work {
             merger,
             redirectable: true,
             deadline,
+            silent: false,
         })
     }
 
@@ -163,6 +166,8 @@ pub struct ReplyQueue {
     next_label: Option<Label>,
     /// Each entry's label, for `slotgate_commands_total`, latency and the slow-command log.
     labels: VecDeque<Option<Label>>,
+    /// The next pushed entry's reply is not written (see [`Self::silence_next`]).
+    next_silent: bool,
 }
 
 impl ReplyQueue {
@@ -178,9 +183,23 @@ impl ReplyQueue {
 
     /// Appends an entry and returns its sequence number.
     pub fn push(&mut self, entry: Entry) -> u64 {
+        let entry = match (std::mem::take(&mut self.next_silent), entry) {
+            (false, entry) => entry,
+            (true, Entry::Done(_)) => Entry::Done(Bytes::new()),
+            (true, Entry::Waiting(mut work)) => {
+                work.silent = true;
+                Entry::Waiting(work)
+            }
+        };
         self.entries.push_back(entry);
         self.labels.push_back(self.next_label.take());
         self.front + self.entries.len() as u64 - 1
+    }
+
+    /// The next pushed entry answers a request whose reply the client turned off: it still
+    /// runs and counts, but nothing is written for it.
+    pub fn silence_next(&mut self) {
+        self.next_silent = true;
     }
 
     /// Names the command the next pushed entry answers (for metrics).
@@ -228,6 +247,9 @@ impl ReplyQueue {
             return;
         };
         if let Entry::Waiting(work) = std::mem::replace(entry, Entry::Done(reply)) {
+            if work.silent {
+                *entry = Entry::Done(Bytes::new());
+            }
             if let Some(Some(label)) = self.labels.get_mut(index) {
                 label.route = Some(work.first.route);
                 label.ready = Some(self.clock.unwrap_or_else(Instant::now));

@@ -70,6 +70,12 @@ impl Session {
         }
         let slot = match plan {
             Plan::Slot(slot) | Plan::Pinned(Pin::Blocking, Some(slot)) => Some(slot),
+            // The session's own reply switch cannot travel to a node inside EXEC.
+            Plan::Local if name == "client|reply" => {
+                return self.abort_tx(ProxyError::Unsupported(
+                    "client reply inside MULTI".to_owned(),
+                ))
+            }
             Plan::Local | Plan::AnyMaster | Plan::PubSubHome => None,
             Plan::FanOut(_) => return self.abort_tx(ProxyError::CrossSlot),
             Plan::Fail(err) => return self.abort_tx(err),
