@@ -1,5 +1,5 @@
 //! CRC-64 (the Jones polynomial Redis uses for DUMP payloads, reflected, init 0): the
-//! checksum of cluster bus messages and of our DUMP payloads.
+//! checksum of cluster bus messages and of DUMP payloads (Redis's format).
 
 const POLY: u64 = 0x95ac_9329_ac4b_c9b5;
 
