@@ -5,7 +5,9 @@
 //! thread; `no`: by the OS). Under `everysec`, as in Redis, a write is postponed (up to two
 //! seconds) while the background fsync runs, so a slow disk doesn't stall every client on
 //! write(2). Also start-up replay (truncated tail dropped with a warning, corruption
-//! refused with its byte offset) and rewriting (BGREWRITEAOF) from the live keyspace.
+//! refused with its byte offset; a `MULTI` … `EXEC` applied as a unit, and a `MULTI` with
+//! no `EXEC` — the writer died mid-transaction — reverted like a truncated tail, as Redis
+//! 7.0 does) and rewriting (BGREWRITEAOF) from the live keyspace.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -236,7 +238,9 @@ pub enum LoadError {
 }
 
 /// Replays the file at `path` into `state`. A truncated last command is cut off (with a
-/// warning) when `aof-load-truncated` is yes. Returns the number of commands loaded.
+/// warning) when `aof-load-truncated` is yes, and so is an incomplete transaction at the
+/// end (`MULTI` without `EXEC`: its commands were queued, never run), from its `MULTI` on.
+/// Returns the number of commands loaded.
 pub fn load(state: &mut State, path: &Path) -> Result<usize, LoadError> {
     let Ok(data) = std::fs::read(path) else {
         return Ok(0);
@@ -248,8 +252,14 @@ pub fn load(state: &mut State, path: &Path) -> Result<usize, LoadError> {
     let mut client = Client::detached(0, 2);
     client.loading = true;
     let mut loaded = 0;
+    // Where the open transaction's MULTI starts, and the commands loaded before it.
+    let mut multi: Option<(u64, usize)> = None;
     loop {
         let offset = total - buf.len() as u64;
+        if let Some((start, before)) = multi.filter(|_| buf.is_empty()) {
+            tracing::warn!("Revert incomplete MULTI/EXEC transaction in AOF file");
+            return truncate(state, path, start, before);
+        }
         if buf.is_empty() {
             return Ok(loaded);
         }
@@ -269,10 +279,25 @@ pub fn load(state: &mut State, path: &Path) -> Result<usize, LoadError> {
                         offset,
                     });
                 }
+                let queueing = client.multi.is_some();
                 cmd::replay(state, &mut client, &request.args);
                 loaded += 1;
+                multi = match (queueing, client.multi.is_some()) {
+                    (false, true) => Some((offset, loaded - 1)),
+                    (_, false) => None,
+                    (true, true) => multi,
+                };
             }
-            Ok(None) => return truncate(state, path, offset, loaded),
+            Ok(None) => {
+                let (offset, loaded) = match multi {
+                    Some(before) => {
+                        tracing::warn!("Revert incomplete MULTI/EXEC transaction in AOF file");
+                        before
+                    }
+                    None => (offset, loaded),
+                };
+                return truncate(state, path, offset, loaded);
+            }
             Err(_) => {
                 return Err(LoadError::Corrupt {
                     path: shown,

@@ -82,8 +82,8 @@ pub struct State {
     pub keyspace_frozen: bool,
     /// The Lua script cache: lowercase SHA1 hex → body (EVAL, SCRIPT LOAD; SCRIPT FLUSH).
     pub scripts: Map<Bytes, Bytes>,
-    /// Commands [`State::propagate`] holds back (database, command) while a script runs,
-    /// to go out together from [`State::release_propagation`].
+    /// Commands [`State::propagate`] holds back (database, command) while a script or a
+    /// transaction (EXEC) runs, to go out together from [`State::release_propagation`].
     held: Option<Vec<(usize, Vec<Bytes>)>>,
 }
 
@@ -132,8 +132,9 @@ impl State {
     }
 
     /// Starts holding back what is propagated, for a unit that must reach the AOF and the
-    /// replicas as one transaction (a script's effects). False when already holding: the
-    /// outer unit releases everything.
+    /// replicas as one transaction (a script's effects, an EXEC's — a client's, or the
+    /// master's stream applied on a replica). False when already holding: the outer unit
+    /// releases everything.
     pub fn hold_propagation(&mut self) -> bool {
         if self.held.is_some() {
             return false;

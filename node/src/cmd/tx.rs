@@ -40,13 +40,34 @@ fn exec(ctx: &mut Ctx, _: &[Bytes]) -> Reply {
     if dirty {
         return Ok(Frame::NullArray);
     }
+    let replies = run_queued(ctx, &multi.queue, super::execute);
+    Ok(Frame::Array(replies))
+}
+
+/// Runs a transaction's queued commands as one unit with `each` (a client's EXEC: the full
+/// [`execute`](super::execute) path; the master's stream on a replica: straight to the
+/// handler). Blocking commands don't wait, and what the commands change is propagated as
+/// Redis 7.0's `propagatePendingCommands` does, the same way as a script's effects: two or
+/// more writes wrapped in `MULTI` … `EXEC`, one alone, none not at all (see
+/// [`State::hold_propagation`]). Inside an outer unit (a transaction within a script is
+/// impossible, but a script within a transaction is not), the outer one releases.
+pub fn run_queued(
+    ctx: &mut Ctx,
+    queue: &[Vec<Bytes>],
+    mut each: impl FnMut(&mut Ctx, &[Bytes]) -> Frame,
+) -> Vec<Frame> {
     let no_block = std::mem::replace(&mut ctx.no_block, true);
-    let mut replies = Vec::with_capacity(multi.queue.len());
-    for args in &multi.queue {
-        replies.push(super::execute(ctx, args));
+    let holding = ctx.state.hold_propagation();
+    let mut replies = Vec::with_capacity(queue.len());
+    for args in queue {
+        replies.push(each(ctx, args));
     }
     ctx.no_block = no_block;
-    Ok(Frame::Array(replies))
+    if holding && ctx.state.release_propagation() && !ctx.client.loading {
+        // WAIT counts from the end of what this transaction propagated.
+        ctx.client.woff = ctx.state.repl.offset();
+    }
+    replies
 }
 
 /// Redis 7 also fails EXEC when a WATCHed key expired after WATCH.

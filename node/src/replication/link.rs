@@ -6,6 +6,14 @@
 //! so read-only does not apply — and its exact bytes go to our own backlog, so our offset is
 //! the master's and our replicas (and, after a promotion, our siblings) can continue from
 //! us. `REPLCONF ACK <offset>` goes back every second and after a `REPLCONF GETACK`.
+//!
+//! A `MULTI` … `EXEC` from the master is applied as one unit, like Redis's master client:
+//! the commands are queued (no WATCH, no EXECABORT) and run together, under one lock, at
+//! `EXEC` — so a transaction split across reads is never half-applied or half-visible —
+//! and propagated to our AOF wrapped in `MULTI` … `EXEC` ([`State::hold_propagation`]).
+//! Until its `EXEC` the transaction is not counted in our offset (Redis's `reploff` stays
+//! before the `MULTI`), so its bytes reach our replicas only whole, and a link lost in the
+//! middle resumes (PSYNC) from the `MULTI`.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -20,7 +28,7 @@ use super::record::{self, Record};
 use super::snapshot::{self, SnapshotError};
 use super::{LinkState, MasterAddr};
 use crate::aof::Aof;
-use crate::client::Client;
+use crate::client::{Client, Multi};
 use crate::cmd::{self, Ctx};
 use crate::state::{Shared, State};
 
@@ -232,6 +240,7 @@ async fn follow(
         master: Client::detached(db, 2),
         decoder: RequestDecoder::default(),
         raw: BytesMut::from(&conn.buf[..]),
+        queued: 0,
     };
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut deadline = Instant::now() + conn.timeout;
@@ -278,8 +287,12 @@ struct Applier {
     /// The master's client: keeps its SELECTed database across reads.
     master: Client,
     decoder: RequestDecoder,
-    /// The unapplied bytes exactly as received (mirrors the read buffer).
+    /// The unapplied bytes exactly as received: the master's transaction being queued, if
+    /// any, then what the read buffer still holds.
     raw: BytesMut,
+    /// How many bytes at the start of `raw` are the queued transaction's (decoded, not yet
+    /// applied: they count in our offset at its EXEC).
+    queued: usize,
 }
 
 impl Applier {
@@ -293,13 +306,19 @@ impl Applier {
     ) -> Result<(i64, bool, Option<Record>), LinkError> {
         let mut state = shared.state.lock();
         current(&state, generation)?;
-        let (mut used, mut getack, mut failure) = (0, false, None);
+        // Bytes of `raw` decoded so far (the queued transaction's from earlier reads first),
+        // and of those, applied.
+        let (mut read, mut used, mut getack, mut failure) = (self.queued, 0, false, None);
         loop {
             let before = buf.len();
             match self.decoder.decode(buf) {
                 Ok(Some(request)) => {
-                    used += before - buf.len();
+                    read += before - buf.len();
                     getack |= execute(&mut state, &mut self.master, &request.args);
+                    // Applied up to here unless a transaction is still being queued.
+                    if self.master.multi.is_none() {
+                        used = read;
+                    }
                 }
                 Ok(None) => break,
                 Err(e) => {
@@ -308,6 +327,7 @@ impl Applier {
                 }
             }
         }
+        self.queued = read - used;
         state.repl.stream.append(self.raw.split_to(used).freeze());
         state.repl.stream_db = self.master.db;
         if let Some(aof) = state.aof.as_mut() {
@@ -318,7 +338,7 @@ impl Applier {
         let offset = state.repl.offset();
         let link = &mut state.repl.link;
         link.last_io = Some(std::time::Instant::now());
-        link.read_offset = offset + buf.len() as i64;
+        link.read_offset = offset + self.raw.len() as i64;
         match failure {
             Some(e) => Err(e),
             None => Ok((offset, getack, record::capture(&mut state))),
@@ -326,7 +346,8 @@ impl Applier {
     }
 }
 
-/// Runs one command from the master; true for `REPLCONF GETACK` (answered by the caller).
+/// Runs one command from the master — or queues it inside the master's `MULTI`, the
+/// transaction running at `EXEC`; true for `REPLCONF GETACK` (answered by the caller).
 fn execute(state: &mut State, master: &mut Client, args: &[Bytes]) -> bool {
     let Some(name) = args.first() else {
         return false;
@@ -337,19 +358,54 @@ fn execute(state: &mut State, master: &mut Client, args: &[Bytes]) -> bool {
     if name.eq_ignore_ascii_case(b"replconf") && getack {
         return true;
     }
+    let Some(spec) = runnable(args) else {
+        return false;
+    };
+    match (spec.name, master.multi.as_mut()) {
+        ("multi", None) => master.multi = Some(Multi::default()),
+        // Redis refuses a nested MULTI and keeps the transaction going.
+        ("multi", Some(_)) => tracing::warn!("Master sent MULTI inside MULTI: ignored"),
+        ("discard", Some(_)) => master.multi = None,
+        ("exec", Some(_)) => {
+            let queue = master.multi.take().map(|m| m.queue).unwrap_or_default();
+            let mut ctx = Ctx::new(state, master);
+            let holding = ctx.state.hold_propagation();
+            for args in &queue {
+                apply_one(&mut ctx, args);
+            }
+            if holding {
+                ctx.state.release_propagation();
+            }
+        }
+        (_, Some(multi)) => multi.queue.push(args.to_vec()),
+        (_, None) => {
+            apply_one(&mut Ctx::new(state, master), args);
+        }
+    }
+    false
+}
+
+/// The spec of a command from the master when this node can run it (a warning if not).
+fn runnable(args: &[Bytes]) -> Option<&'static cmd::Spec> {
+    let name = args.first()?;
     let spec = cmd::lookup(name).filter(|spec| cmd::arity_ok(spec.arity, args.len()));
-    let Some(spec) = spec else {
+    if spec.is_none() {
         let shown = String::from_utf8_lossy(&name[..name.len().min(64)]);
         tracing::warn!(
             "Master sent a command we can't run: '{shown}' ({} args)",
             args.len()
         );
-        return false;
-    };
-    let mut ctx = Ctx::new(state, master);
-    ctx.no_block = true;
-    cmd::call(&mut ctx, spec, args);
-    false
+    }
+    spec
+}
+
+/// Runs one command from the master straight to its handler (read-only does not apply),
+/// propagated to our AOF as it propagates.
+fn apply_one(ctx: &mut Ctx, args: &[Bytes]) {
+    if let Some(spec) = runnable(args) {
+        ctx.no_block = true;
+        cmd::call(ctx, spec, args);
+    }
 }
 
 fn refused(step: &'static str, reply: String) -> LinkError {
