@@ -12,6 +12,7 @@
 //! (argument parsing helpers) and `help` (HELP texts).
 
 pub mod args;
+mod bitmaps;
 pub mod cluster;
 mod config_cmd;
 mod connection;
@@ -101,6 +102,7 @@ const FAMILIES: &[&[Spec]] = &[
     server::COMMANDS,
     config_cmd::COMMANDS,
     strings::COMMANDS,
+    bitmaps::COMMANDS,
     lcs::COMMANDS,
     keys::COMMANDS,
     scans::COMMANDS,
