@@ -7,9 +7,10 @@
 //! `fn(&mut Ctx, &[Bytes]) -> Reply` (`args[0]` is the command name). Adding a family is
 //! one file plus one line in [`FAMILIES`].
 //!
-//! Layout: `connection`, `server`, `config_cmd`, `strings`, `keys`, `hashes`, `lists`,
-//! `lcs`, `sets`, `zsets`, `scans`, `pubsub`, `tx`, `scripting` (EVAL, SCRIPT), plus `args`
-//! (argument parsing helpers) and `help` (HELP texts).
+//! Layout: `connection`, `server`, `config_cmd`, `strings`, `bitmaps`, `hyperloglog`,
+//! `keys`, `sort`, `hashes`, `lists`, `lcs`, `sets`, `zsets`, `scans`, `pubsub`, `tx`,
+//! `scripting` (EVAL, SCRIPT), plus `args` (argument parsing helpers) and `help` (HELP
+//! texts).
 
 pub mod args;
 mod bitmaps;
@@ -18,6 +19,7 @@ mod config_cmd;
 mod connection;
 mod hashes;
 pub(crate) mod help;
+mod hyperloglog;
 mod keys;
 mod lcs;
 mod lists;
@@ -28,6 +30,7 @@ mod scans;
 mod scripting;
 mod server;
 mod sets;
+mod sort;
 mod strings;
 mod tx;
 mod zsets;
@@ -103,12 +106,14 @@ const FAMILIES: &[&[Spec]] = &[
     config_cmd::COMMANDS,
     strings::COMMANDS,
     bitmaps::COMMANDS,
+    hyperloglog::COMMANDS,
     lcs::COMMANDS,
     keys::COMMANDS,
     scans::COMMANDS,
     hashes::COMMANDS,
     lists::COMMANDS,
     sets::COMMANDS,
+    sort::COMMANDS,
     zsets::COMMANDS,
     pubsub::COMMANDS,
     tx::COMMANDS,

@@ -212,6 +212,12 @@ pub(super) static PARAMS: &[Param] = &[
         Kind::Memory(0, LLONG_MAX as u64),
         true,
     ),
+    p(
+        "hll-sparse-max-bytes",
+        "3000",
+        Kind::Memory(0, LLONG_MAX as u64),
+        true,
+    ),
     // The node frees synchronously whatever these say.
     p("lazyfree-lazy-eviction", "no", Kind::Bool, true),
     p("lazyfree-lazy-expire", "no", Kind::Bool, true),

@@ -30,7 +30,7 @@ pub fn key_refs(spec: &CommandSpec, args: &[Bytes]) -> Vec<KeyRef> {
         .iter()
         .any(|k| k.flags.contains(KeyFlags::VARIABLE_FLAGS));
     if spec.has_keys() && !variable_flags {
-        if let Some(keys) = from_specs(spec, args, false) {
+        if let Some(keys) = from_specs(spec, args, false, false) {
             return keys;
         }
     }
@@ -50,18 +50,28 @@ pub fn routing_indices(spec: &CommandSpec, args: &[Bytes]) -> Vec<usize> {
 
 /// [`routing_indices`] as an iterator, without allocating for the common shape: one key
 /// spec, a fixed index then a range (GET, SET, MSET, HSET, …).
+///
+/// Where Redis 7.0 finds no keys because a later spec does not apply (`PFMERGE dest` with
+/// no source), the keys of the specs that do apply still choose the slot: Redis would run
+/// the command on whatever node got it, which may write a key to a node that does not
+/// own its slot.
 pub(super) fn routing_positions(spec: &CommandSpec, args: &[Bytes]) -> Positions {
     if let Some(range) = single_range(spec, args) {
         return Positions::Range(range);
     }
-    let listed = if spec.has_keys() {
-        key_indices(spec, args)
-    } else {
-        from_specs(spec, args, true)
-            .unwrap_or_default()
+    let positions = |refs: Option<Vec<KeyRef>>| -> Vec<usize> {
+        refs.unwrap_or_default()
             .into_iter()
             .map(|k| k.pos)
             .collect()
+    };
+    let listed = if spec.has_keys() {
+        match key_indices(spec, args) {
+            keys if keys.is_empty() => positions(from_specs(spec, args, false, true)),
+            keys => keys,
+        }
+    } else {
+        positions(from_specs(spec, args, true, false))
     };
     Positions::Listed(listed.into_iter())
 }
@@ -107,8 +117,14 @@ fn single_range(spec: &CommandSpec, args: &[Bytes]) -> Option<StepBy<RangeInclus
     Some((first as usize..=last as usize).step_by(step as usize))
 }
 
-/// All specs applied in order; `None` when one is invalid or incomplete.
-fn from_specs(spec: &CommandSpec, args: &[Bytes], include_not_keys: bool) -> Option<Vec<KeyRef>> {
+/// All specs applied in order; `None` when one is invalid (unless `partial`: then it is
+/// skipped) or incomplete.
+fn from_specs(
+    spec: &CommandSpec,
+    args: &[Bytes],
+    include_not_keys: bool,
+    partial: bool,
+) -> Option<Vec<KeyRef>> {
     let mut keys = Vec::new();
     for key_spec in &spec.key_specs {
         if key_spec.flags.contains(KeyFlags::NOT_KEY) && !include_not_keys {
@@ -117,11 +133,17 @@ fn from_specs(spec: &CommandSpec, args: &[Bytes], include_not_keys: bool) -> Opt
         let Some(first) = begin(&key_spec.begin_search, args)? else {
             continue;
         };
-        let (first, last, step) = find(&key_spec.find_keys, first, args)?;
+        let found = find(&key_spec.find_keys, first, args);
         let argc = args.len() as i64;
-        if last >= argc || last < first || first >= argc || step <= 0 {
+        let usable = found.filter(|&(first, last, step)| {
+            !(last >= argc || last < first || first >= argc || step <= 0)
+        });
+        let Some((first, last, step)) = usable else {
+            if partial {
+                continue;
+            }
             return None;
-        }
+        };
         let positions = (first..=last).step_by(step as usize);
         keys.extend(positions.map(|pos| KeyRef {
             pos: pos as usize,
@@ -289,6 +311,16 @@ mod tests {
             Bytes::from_static(b"m"),
         ];
         assert!(key_indices(spec, &args).is_empty());
+        assert_eq!(routing_indices(spec, &args), [1]);
+    }
+
+    #[test]
+    fn keys_of_the_specs_that_apply_still_route() {
+        let spec = table().get(b"pfmerge").expect("pfmerge");
+        let args = [Bytes::from_static(b"pfmerge"), Bytes::from_static(b"dest")];
+        // COMMAND GETKEYS finds none (the source spec does not apply), as in Redis 7.0...
+        assert!(key_indices(spec, &args).is_empty());
+        // ...but the destination still picks the slot.
         assert_eq!(routing_indices(spec, &args), [1]);
     }
 }
