@@ -14,6 +14,7 @@
 //! - [`eventually`]: bounded waiting for convergence — never a bare sleep.
 //! - [`both_servers!`]: one scenario declared as a test against each server kind.
 
+pub mod aof;
 pub mod background;
 pub mod client;
 pub mod differential;

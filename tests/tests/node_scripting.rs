@@ -5,12 +5,9 @@
 
 mod node_replication_common;
 
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
 use node_replication_common::{pair, start, KINDS};
-use slotgate_protocol::resp::RequestDecoder;
 use slotgate_protocol::Frame;
 use slotgate_tests::client::frame_text;
 use slotgate_tests::redis::ServerKind;
@@ -41,7 +38,7 @@ fn script_writes_reach_the_replica_and_survive_an_aof_restart() {
         let none = "return redis.call('get', KEYS[1])";
         assert_eq!(m.text(&["EVAL", none, "1", "sk"]).unwrap(), "w", "{kind:?}");
         assert_eq!(m.text(&["WAIT", "1", "5000"]).unwrap(), "1", "{kind:?}");
-        let commands: Vec<String> = aof_commands(&master.dir)
+        let commands: Vec<String> = slotgate_tests::aof::commands(&master.dir)
             .into_iter()
             .filter(|c| !c.starts_with("SELECT "))
             .collect();
@@ -83,35 +80,6 @@ fn script_writes_reach_the_replica_and_survive_an_aof_restart() {
             "{kind:?} after restart"
         );
     }
-}
-
-/// The AOF's commands in order, names upper-cased, arguments joined by spaces: our single
-/// file, or redis-server 7's incremental files.
-fn aof_commands(dir: &Path) -> Vec<String> {
-    let mut files: Vec<PathBuf> = vec![dir.join("appendonly.aof")];
-    if let Ok(entries) = std::fs::read_dir(dir.join("appendonlydir")) {
-        let mut incr: Vec<PathBuf> = entries
-            .filter_map(|e| Some(e.ok()?.path()))
-            .filter(|p| p.to_string_lossy().ends_with(".incr.aof"))
-            .collect();
-        incr.sort();
-        files.extend(incr);
-    }
-    let mut commands = Vec::new();
-    for file in files.iter().filter(|f| f.is_file()) {
-        let mut buf = BytesMut::from(&std::fs::read(file).expect("read AOF")[..]);
-        let mut decoder = RequestDecoder::default();
-        while let Some(request) = decoder.decode(&mut buf).expect("AOF parses") {
-            let mut words: Vec<String> = request
-                .args
-                .iter()
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect();
-            words[0].make_ascii_uppercase();
-            commands.push(words.join(" "));
-        }
-    }
-    commands
 }
 
 const KILLED: &str = "-ERR Script killed by user with SCRIPT KILL... script: ";

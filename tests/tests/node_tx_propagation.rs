@@ -7,14 +7,13 @@
 
 mod node_replication_common;
 
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
 use node_replication_common::{field, pair, start, wait_online};
-use slotgate_protocol::resp::{encode_request, RequestDecoder};
+use slotgate_protocol::resp::encode_request;
 use slotgate_protocol::Frame;
 use slotgate_tests::client::frame_text;
 use slotgate_tests::redis::ServerKind;
@@ -59,11 +58,15 @@ fn exec_propagates_one_transaction(kind: ServerKind) {
         "EXEC",
         "SET single s",
     ];
-    assert_eq!(aof_commands(&master.dir), want, "{kind:?} master AOF");
+    assert_eq!(
+        slotgate_tests::aof::commands(&master.dir),
+        want,
+        "{kind:?} master AOF"
+    );
     let values = [("a", "2"), ("b", "x"), ("single", "s")];
     assert_values(&mut replica.client(), &values, &format!("{kind:?} replica"));
     eventually(Duration::from_secs(10), || {
-        let got = aof_commands(&replica.dir);
+        let got = slotgate_tests::aof::commands(&replica.dir);
         match got.ends_with(&want.map(String::from)) {
             true => Ok(()),
             false => Err(format!("replica AOF {got:?}")),
@@ -220,35 +223,4 @@ fn assert_values(c: &mut slotgate_tests::Client, values: &[(&str, &str)], what: 
     for (key, want) in values {
         assert_eq!(c.text(&["GET", key]).unwrap(), *want, "{what}: {key}");
     }
-}
-
-/// The AOF's commands in order, names upper-cased, arguments joined by spaces, SELECTs
-/// left out: our single file, or redis-server 7's incremental files.
-fn aof_commands(dir: &Path) -> Vec<String> {
-    let mut files: Vec<PathBuf> = vec![dir.join("appendonly.aof")];
-    if let Ok(entries) = std::fs::read_dir(dir.join("appendonlydir")) {
-        let mut incr: Vec<PathBuf> = entries
-            .filter_map(|e| Some(e.ok()?.path()))
-            .filter(|p| p.to_string_lossy().ends_with(".incr.aof"))
-            .collect();
-        incr.sort();
-        files.extend(incr);
-    }
-    let mut commands = Vec::new();
-    for file in files.iter().filter(|f| f.is_file()) {
-        let mut buf = BytesMut::from(&std::fs::read(file).expect("read AOF")[..]);
-        let mut decoder = RequestDecoder::default();
-        while let Some(request) = decoder.decode(&mut buf).expect("AOF parses") {
-            let mut words: Vec<String> = request
-                .args
-                .iter()
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect();
-            words[0].make_ascii_uppercase();
-            if words[0] != "SELECT" {
-                commands.push(words.join(" "));
-            }
-        }
-    }
-    commands
 }

@@ -8,7 +8,7 @@
 //! one file plus one line in [`FAMILIES`].
 //!
 //! Layout: `connection`, `server`, `config_cmd`, `strings`, `bitmaps`, `hyperloglog`,
-//! `keys`, `sort`, `hashes`, `lists`, `lcs`, `sets`, `zsets`, `scans`, `pubsub`, `tx`,
+//! `keys`, `sort`, `hashes`, `lists`, `lcs`, `sets`, `zsets`, `geo`, `scans`, `pubsub`, `tx`,
 //! `scripting` (EVAL, SCRIPT), plus `args` (argument parsing helpers) and `help` (HELP
 //! texts).
 
@@ -17,6 +17,7 @@ mod bitmaps;
 pub mod cluster;
 mod config_cmd;
 mod connection;
+mod geo;
 mod hashes;
 pub(crate) mod help;
 mod hyperloglog;
@@ -115,6 +116,7 @@ const FAMILIES: &[&[Spec]] = &[
     sets::COMMANDS,
     sort::COMMANDS,
     zsets::COMMANDS,
+    geo::COMMANDS,
     pubsub::COMMANDS,
     tx::COMMANDS,
     scripting::COMMANDS,

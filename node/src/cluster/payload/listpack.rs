@@ -4,6 +4,7 @@
 
 use bytes::Bytes;
 
+use super::reader::array;
 use super::{Parse, PayloadError};
 
 const HEADER_LEN: usize = 6;
@@ -30,13 +31,6 @@ pub fn decode(blob: &Bytes) -> Parse<Vec<Bytes>> {
         return Err(PayloadError::BadData);
     }
     Ok(items)
-}
-
-/// `N` bytes of `blob` from `at`.
-fn array<const N: usize>(blob: &[u8], at: usize) -> Parse<[u8; N]> {
-    blob.get(at..at + N)
-        .and_then(|s| s.try_into().ok())
-        .ok_or(PayloadError::BadData)
 }
 
 /// The entry at `pos`: its value and its length without the backward length.

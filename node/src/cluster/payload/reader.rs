@@ -120,6 +120,13 @@ impl Reader {
     }
 }
 
+/// `N` bytes of `blob` from `at` (listpack and ziplist headers and entries).
+pub(super) fn array<const N: usize>(blob: &[u8], at: usize) -> Parse<[u8; N]> {
+    blob.get(at..at + N)
+        .and_then(|s| s.try_into().ok())
+        .ok_or(PayloadError::BadData)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

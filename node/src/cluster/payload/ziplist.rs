@@ -4,6 +4,7 @@
 
 use bytes::Bytes;
 
+use super::reader::array;
 use super::{Parse, PayloadError};
 
 const HEADER_LEN: usize = 10;
@@ -32,13 +33,6 @@ pub fn decode(blob: &Bytes) -> Parse<Vec<Bytes>> {
         return Err(PayloadError::BadData);
     }
     Ok(items)
-}
-
-/// `N` bytes of `blob` from `at`.
-fn array<const N: usize>(blob: &[u8], at: usize) -> Parse<[u8; N]> {
-    blob.get(at..at + N)
-        .and_then(|s| s.try_into().ok())
-        .ok_or(PayloadError::BadData)
 }
 
 /// The entry whose encoding starts at `pos`: its value and its length from there.
