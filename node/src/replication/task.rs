@@ -86,8 +86,12 @@ fn tick(state: &mut State, last_ping: &mut Instant) -> Duration {
     state.repl.stream.lock().configure(size, limit);
     let period =
         Duration::from_secs(state.config.get_int("repl-ping-replica-period").max(1) as u64);
+    // As Redis, no PING while a manual failover pauses writes: it would move the offset
+    // past the one the replica was told to reach, and the failover would never start.
+    let failing_over = crate::cluster::failover::pausing_writes(state, now_ms());
     let repl = &mut state.repl;
-    if !repl.is_replica() && !repl.replicas.is_empty() && last_ping.elapsed() >= period {
+    let due = last_ping.elapsed() >= period && !failing_over;
+    if !repl.is_replica() && !repl.replicas.is_empty() && due {
         repl.stream.feed(None, &["PING"]);
         *last_ping = Instant::now();
     }
