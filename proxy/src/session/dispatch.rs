@@ -28,7 +28,7 @@ impl Session {
         let name = routed.name;
         self.queue.label(name);
         // CLIENT REPLY decides about its own reply.
-        if name != "client|reply" && self.client.replies != Replies::On {
+        if self.client.replies != Replies::On && name != "client|reply" {
             if self.client.replies == Replies::SkipNext {
                 self.client.replies = Replies::On;
             }
