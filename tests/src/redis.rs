@@ -85,8 +85,16 @@ impl RedisServer {
         self.child = Some(child);
         let password = self.password.clone();
         let port = self.port;
+        // Until PONG: a server still loading its data answers `-LOADING`.
         eventually(Duration::from_secs(20), || {
-            Client::connect_auth(port, password.as_deref()).and_then(|mut c| c.text(&["PING"]))
+            let reply = Client::connect_auth(port, password.as_deref())
+                .and_then(|mut c| c.text(&["PING"]))
+                .map_err(|e| e.to_string())?;
+            if reply == "PONG" {
+                Ok(())
+            } else {
+                Err(reply)
+            }
         });
     }
 
