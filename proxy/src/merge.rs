@@ -18,6 +18,9 @@ pub enum Merger {
     Pass,
     /// MGET: arrays re-interleaved into key order; `order[i]` is the part holding key `i`.
     Mget { order: Vec<u32> },
+    /// PUBSUB SHARDNUMSUB: channel/count pairs (flat arrays or RESP3 maps) re-interleaved
+    /// into channel order, as a map; `order[i]` is the part holding channel `i`.
+    Pairs { order: Vec<u32> },
     /// DEL, UNLINK, EXISTS, TOUCH, DBSIZE: integers summed.
     Sum,
     /// MSET, FLUSHALL, SCRIPT FLUSH: `+OK` once every part said OK.
@@ -76,7 +79,16 @@ impl Merger {
         }
         let merged = match self {
             Merger::HideSecrets => hide_secrets(frames),
-            Merger::Mget { order } => mget(order, frames),
+            Merger::Mget { order } => Frame::Array(interleave(order, 1, frames)),
+            Merger::Pairs { order } => {
+                let flat = interleave(order, 2, frames);
+                let mut items = flat.into_iter();
+                let mut pairs = Vec::new();
+                while let (Some(channel), Some(count)) = (items.next(), items.next()) {
+                    pairs.push((channel, count));
+                }
+                Frame::Map(pairs)
+            }
             Merger::Sum => Frame::Integer(frames.iter().map(integer).sum()),
             Merger::AllOk => Frame::ok(),
             Merger::Concat => Frame::Array(frames.into_iter().flat_map(elements).collect()),
@@ -117,28 +129,30 @@ fn is_null(frame: &Frame) -> bool {
     matches!(frame, Frame::Null | Frame::NullBulk | Frame::NullArray)
 }
 
+/// An aggregate's elements; a map's as flat key, value, key, value.
 fn elements(frame: Frame) -> Vec<Frame> {
     match frame {
         Frame::Array(items) | Frame::Set(items) => items,
+        Frame::Map(pairs) => pairs.into_iter().flat_map(|(k, v)| [k, v]).collect(),
         _ => Vec::new(),
     }
 }
 
-fn mget(order: &[u32], frames: Vec<Frame>) -> Frame {
+/// The parts' elements, `width` at a time, back in request order: `order[i]` is the part
+/// holding the `i`th group (a missing element reads as null).
+fn interleave(order: &[u32], width: usize, frames: Vec<Frame>) -> Vec<Frame> {
     let mut parts: Vec<std::vec::IntoIter<Frame>> = frames
         .into_iter()
         .map(|f| elements(f).into_iter())
         .collect();
-    let values = order
-        .iter()
-        .map(|&p| {
-            parts
-                .get_mut(p as usize)
-                .and_then(Iterator::next)
-                .unwrap_or(Frame::NullBulk)
-        })
-        .collect();
-    Frame::Array(values)
+    let mut values = Vec::with_capacity(order.len() * width);
+    for &p in order {
+        for _ in 0..width {
+            let value = parts.get_mut(p as usize).and_then(Iterator::next);
+            values.push(value.unwrap_or(Frame::NullBulk));
+        }
+    }
+    values
 }
 
 /// CONFIG parameters a proxy client must not read from a backend: they are the cluster's

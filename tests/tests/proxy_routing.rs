@@ -342,6 +342,20 @@ fn shard_pub_sub(proxy: &Slotgate, cluster: &RedisCluster) {
         .text(&["GET", "x"])
         .unwrap()
         .starts_with("-ERR Can't execute 'get'"));
+    // Each channel's count comes from its own shard, in the order asked.
+    assert_eq!(
+        publisher
+            .cmd(&["PUBSUB", "SHARDNUMSUB", b, "{s0}none", a])
+            .unwrap(),
+        Frame::Array(vec![
+            bulk(b),
+            Frame::Integer(1),
+            bulk("{s0}none"),
+            Frame::Integer(0),
+            bulk(a),
+            Frame::Integer(1),
+        ])
+    );
     for channel in [a, b] {
         assert_eq!(publisher.text(&["SPUBLISH", channel, "hi"]).unwrap(), "1");
         assert_eq!(

@@ -21,7 +21,7 @@
 //! MSETNX stays single-slot (it cannot be split atomically). XREAD/XREADGROUP are
 //! single-slot; the proxy pins them itself when they carry BLOCK. PUBLISH and PUBSUB
 //! CHANNELS/NUMSUB/NUMPAT go to the node the proxy subscribes on ([`Routing::PubSubHome`]),
-//! PUBSUB SHARDCHANNELS to every master.
+//! PUBSUB SHARDCHANNELS to every master, PUBSUB SHARDNUMSUB split by channel slot.
 
 use super::flags::Flags;
 use super::spec::CommandSpec;
@@ -59,6 +59,9 @@ pub enum FanOut {
     Mset,
     /// DEL UNLINK EXISTS TOUCH: integer replies summed.
     SumInts,
+    /// PUBSUB SHARDNUMSUB: channels split by slot (shard channels live on their slot's
+    /// node), channel/count pairs in the client's channel order.
+    ShardNumSub,
 }
 
 /// How the replies of an all-masters broadcast are merged.
@@ -146,6 +149,7 @@ pub const OVERRIDES: &[(&str, Routing)] = &[
     ("function|flush", AllMasters(AllOk)),
     ("function|restore", AllMasters(AllOk)),
     ("pubsub|shardchannels", AllMasters(Concat)),
+    ("pubsub|shardnumsub", Routing::FanOut(FanOut::ShardNumSub)),
     // The node subscriptions use.
     ("publish", PubSubHome),
     ("pubsub|channels", PubSubHome),
@@ -175,7 +179,6 @@ pub const OVERRIDES: &[(&str, Routing)] = &[
     ("script|kill", Unsupported),
     ("script|debug", Unsupported),
     ("function|kill", Unsupported),
-    ("pubsub|shardnumsub", Unsupported),
 ];
 
 /// The routing class of `spec` (see the module docs for the rules).

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use slotgate_protocol::redirect::ClusterError;
-use slotgate_protocol::{key_slot, Slot};
+use slotgate_protocol::{key_slot, Frame, Slot};
 
 use super::queue::{Entry, Part, Route, Work};
 use super::{Replies, Session};
@@ -307,13 +307,15 @@ impl Session {
         }
     }
 
-    /// MGET, MSET, DEL, UNLINK, EXISTS, TOUCH across slots: one part per slot (`read`: the
-    /// parts may go to replicas).
+    /// MGET, MSET, DEL, UNLINK, EXISTS, TOUCH (and PUBSUB SHARDNUMSUB's channels) across
+    /// slots: one part per slot (`read`: the parts may go to replicas).
     fn fan_out(&mut self, kind: FanOut, read: bool, args: &[Bytes]) {
         let step = if kind == FanOut::Mset { 2 } else { 1 };
-        let Some((name, rest)) = args.split_first() else {
-            return;
-        };
+        let command_words = if kind == FanOut::ShardNumSub { 2 } else { 1 };
+        let (name, rest) = args.split_at(command_words.min(args.len()));
+        if rest.is_empty() && kind == FanOut::ShardNumSub {
+            return self.reply_frame(Frame::Map(Vec::new()));
+        }
         if rest.len() % step != 0 {
             return self.reply_err(ProxyError::Other(
                 "wrong number of arguments for 'mset' command".to_owned(),
@@ -327,7 +329,7 @@ impl Session {
                 .iter()
                 .position(|(s, _)| *s == slot)
                 .unwrap_or_else(|| {
-                    groups.push((slot, vec![name]));
+                    groups.push((slot, name.iter().collect()));
                     groups.len() - 1
                 });
             groups[index].1.extend(chunk);
@@ -344,6 +346,7 @@ impl Session {
             FanOut::Mget => Merger::Mget { order },
             FanOut::Mset => Merger::AllOk,
             FanOut::SumInts => Merger::Sum,
+            FanOut::ShardNumSub => Merger::Pairs { order },
         };
         let deadline = Some(self.deadline);
         self.start(parts, merger, deadline, true);
