@@ -1,5 +1,6 @@
 //! The Lua 5.1 environment of one script run, as Redis 7.0 sets it up: the base, table,
-//! string and math libraries, `KEYS` / `ARGV`, the `redis` library, read-only globals
+//! string and math libraries, the `bit`, `cjson`, `struct` and `cmsgpack` libraries
+//! ([`libs`](super::libs)), `KEYS` / `ARGV`, the `redis` library, read-only globals
 //! (`Attempt to modify a readonly table`, `Script attempted to access nonexistent global
 //! variable`), and Redis's error handler, which turns a failure into the table
 //! `{err=…, source=…, line=…}` the reply (`… script: <sha>, on @user_script:<line>.`) is
@@ -89,9 +90,12 @@ impl Engine {
         // never from a script's globals.
         let libs = StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::DEBUG;
         let lua = unsafe { Lua::unsafe_new_with(libs, LuaOptions::new()) };
+        super::libs::register(&lua)?;
         let prelude = lua.load(PRELUDE).set_name("=redis").into_function()?;
         let runner = lua
-            .load("local f, h = ... return xpcall(f, h)")
+            // Only the script's first value is its reply, as Redis's `lua_pcall(lua, 0, 1,
+            // …)` keeps: its other values (up to a full stack) are not carried over.
+            .load("local f, h = ... return xpcall(function() return (f()) end, h)")
             .set_name("=redis")
             .into_function()?;
         // SAFETY: `make_raising` only builds a C closure around its first argument.
@@ -186,6 +190,17 @@ impl Engine {
             })
         })
     }
+}
+
+/// Drops this thread's Lua state (SCRIPT FLUSH): the next run starts from a new one, with
+/// the libraries' settings (`cjson.encode_number_precision`, …) back to their defaults, as
+/// Redis's `scriptingReset` does. A no-op while a script runs.
+pub fn reset() {
+    ENGINE.with(|cell| {
+        if let Ok(mut slot) = cell.try_borrow_mut() {
+            *slot = None;
+        }
+    });
 }
 
 /// Runs `body` (whose SHA1 is `sha`) with `KEYS` and `ARGV`; `host` runs `redis.call`s.
@@ -453,7 +468,7 @@ for _, name in G.ipairs({'assert', 'collectgarbage', 'error', 'gcinfo', 'getmeta
     'select', 'setmetatable', 'tonumber', 'tostring', 'type', 'unpack', 'xpcall', '_VERSION'}) do
   visible[name] = G[name]
 end
-for _, name in G.ipairs({'coroutine', 'table', 'string', 'math'}) do
+for _, name in G.ipairs({'coroutine', 'table', 'string', 'math', 'bit', 'cjson', 'struct', 'cmsgpack'}) do
   visible[name] = setmetatable({}, {__index = G[name], __newindex = readonly})
 end
 visible.redis = setmetatable({}, {__index = redis, __newindex = readonly})

@@ -19,9 +19,11 @@
 //! (and are propagated). 0 means no limit (and no hook), as in Redis.
 //!
 //! Layout: this file (commands and the per-command checks of `redis.call`), [`lua`] (the
-//! Lua environment, the `redis` library, error texts), [`convert`] (replies ↔ Lua values).
+//! Lua environment, the `redis` library, error texts), [`libs`] (`bit`, `cjson`, `struct`,
+//! `cmsgpack`), [`convert`] (replies ↔ Lua values).
 
 mod convert;
+mod libs;
 mod lua;
 
 use std::time::Duration;
@@ -236,6 +238,7 @@ fn script(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
                 ));
             }
             ctx.state.scripts.clear();
+            lua::reset();
             Ok(Frame::ok())
         }
         "KILL" => Err(Frame::error("NOTBUSY No scripts in execution right now.")),
