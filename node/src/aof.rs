@@ -21,6 +21,7 @@ use slotgate_protocol::resp::{encode_request, RequestDecoder};
 
 use crate::client::Client;
 use crate::cmd;
+use crate::db::stream::Stream;
 use crate::db::Value;
 use crate::state::State;
 
@@ -215,7 +216,77 @@ fn recreate(key: &Bytes, value: &Value) -> Vec<Vec<Bytes>> {
                 .collect();
             chunked("ZADD", items, 2)
         }
+        Value::Stream(s) => recreate_stream(key, s),
     }
+}
+
+/// A stream as Redis's `rewriteStreamObject` rebuilds it: its entries (an empty stream
+/// via `XADD … MAXLEN 0`), XSETID with the counters, then per group XGROUP CREATE with
+/// ENTRIESREAD, its consumers, and one forced XCLAIM per pending entry.
+fn recreate_stream(key: &Bytes, s: &Stream) -> Vec<Vec<Bytes>> {
+    let b = |text: &'static str| Bytes::from_static(text.as_bytes());
+    let n = |v: &dyn ToString| Bytes::from(v.to_string());
+    let mut out: Vec<Vec<Bytes>> = s
+        .entries()
+        .map(|(id, fields)| [vec![b("XADD"), key.clone(), id.to_bytes()], fields.clone()].concat())
+        .collect();
+    if out.is_empty() {
+        out.push(vec![
+            b("XADD"),
+            key.clone(),
+            b("MAXLEN"),
+            b("0"),
+            b("0-1"),
+            b("x"),
+            b("y"),
+        ]);
+    }
+    out.push(vec![
+        b("XSETID"),
+        key.clone(),
+        s.last_id.to_bytes(),
+        b("ENTRIESADDED"),
+        n(&s.entries_added),
+        b("MAXDELETEDID"),
+        s.max_deleted.to_bytes(),
+    ]);
+    for (name, g) in &s.groups {
+        out.push(vec![
+            b("XGROUP"),
+            b("CREATE"),
+            key.clone(),
+            name.clone(),
+            g.last_id.to_bytes(),
+            b("ENTRIESREAD"),
+            n(&g.entries_read.unwrap_or(-1)),
+        ]);
+        for consumer in g.consumers.keys() {
+            out.push(vec![
+                b("XGROUP"),
+                b("CREATECONSUMER"),
+                key.clone(),
+                name.clone(),
+                consumer.clone(),
+            ]);
+        }
+        for (id, p) in &g.pel {
+            out.push(vec![
+                b("XCLAIM"),
+                key.clone(),
+                name.clone(),
+                p.consumer.clone(),
+                b("0"),
+                id.to_bytes(),
+                b("TIME"),
+                n(&p.delivered_at),
+                b("RETRYCOUNT"),
+                n(&p.deliveries),
+                b("JUSTID"),
+                b("FORCE"),
+            ]);
+        }
+    }
+    out
 }
 
 /// Why an AOF could not be loaded.

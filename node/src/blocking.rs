@@ -1,4 +1,4 @@
-//! Clients blocked on keys (BLPOP, BLMOVE, BZPOPMIN, …). A blocking command that finds
+//! Clients blocked on keys (BLPOP, BLMOVE, BZPOPMIN, XREAD, …). A blocking command that finds
 //! nothing registers a [`Waiter`]; a write that may have fed a watched key signals it; after
 //! the command, [`serve`] re-runs the waiters' commands for each ready key in FIFO order
 //! (Redis's fair wake-up) and sends each reply to the waiting connection.
@@ -43,9 +43,21 @@ pub struct Blocked {
     next_id: u64,
     /// Keys signalled since the last [`serve`].
     ready: Vec<(usize, Bytes)>,
+    /// What the next [`Blocked::add`] re-runs instead of the client's command: set by a
+    /// blocking command whose arguments resolve against the data at call time (XREAD's
+    /// `$`, its default COUNT while blocked).
+    rerun: Option<Vec<Bytes>>,
+    /// True while [`serve`] re-runs a waiter's command (XREADGROUP words a vanished group
+    /// differently then).
+    pub serving: bool,
 }
 
 impl Blocked {
+    /// Makes the next [`Blocked::add`] wait with `args` instead of the command it gets.
+    pub fn rerun_as(&mut self, args: Vec<Bytes>) {
+        self.rerun = Some(args);
+    }
+
     /// Registers a client; its reply will arrive on the returned receiver.
     pub fn add(
         &mut self,
@@ -54,6 +66,7 @@ impl Blocked {
         keys: Vec<Bytes>,
     ) -> (u64, oneshot::Receiver<Frame>) {
         let (tx, rx) = oneshot::channel();
+        let args = self.rerun.take().unwrap_or(args);
         self.next_id += 1;
         let id = self.next_id;
         for key in &keys {
@@ -138,11 +151,13 @@ fn serve_key(state: &mut State, slot: &(usize, Bytes)) {
         let Some(spec) = cmd::lookup(&args[0]) else {
             return;
         };
+        state.blocked.serving = true;
         let reply = {
             let mut ctx = Ctx::new(state, &mut client);
             ctx.no_block = true;
             cmd::call(&mut ctx, spec, &args)
         };
+        state.blocked.serving = false;
         if reply == Frame::NullArray || reply == Frame::NullBulk {
             return;
         }

@@ -1,5 +1,5 @@
 //! One connected client's session state (the part commands read and change): database,
-//! protocol version, authentication, MULTI queue, WATCHed keys, subscriptions, and the
+//! protocol version, authentication and ACL user, MULTI queue, WATCHed keys, subscriptions, and the
 //! channel its connection task drains for pushed messages.
 
 use std::net::SocketAddr;
@@ -96,6 +96,8 @@ pub struct Client {
     pub db: usize,
     pub resp: u8,
     pub authenticated: bool,
+    /// The ACL user it acts as.
+    pub user: crate::acl::Identity,
     pub multi: Option<Multi>,
     /// Keys WATCHed, as (db, key).
     pub watching: Vec<(usize, Bytes)>,
@@ -139,6 +141,7 @@ impl Client {
             db: 0,
             resp: 2,
             authenticated,
+            user: crate::acl::Identity::Default,
             multi: None,
             watching: Vec::new(),
             dirty: Arc::new(AtomicBool::new(false)),
@@ -172,6 +175,7 @@ impl Client {
         );
         client.db = db;
         client.resp = resp;
+        client.user = crate::acl::Identity::Internal;
         client
     }
 

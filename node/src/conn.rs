@@ -145,7 +145,9 @@ fn admit(
         return None;
     }
     state.stats.connections += 1;
-    let authenticated = state.config.get("requirepass").is_empty();
+    // As Redis: a new connection is `default`'s, authenticated when that user is on and
+    // has `nopass` (`requirepass` empty, or `ACL SETUSER default nopass`).
+    let authenticated = state.acl.default_needs_no_auth();
     let mut client = Client::new(id, mailbox, authenticated);
     client.addr = Some(addr);
     client.laddr = stream.local_addr().ok();
@@ -167,8 +169,7 @@ fn refusal(state: &State, addr: &SocketAddr) -> Option<&'static str> {
     if state.clients.len() as i64 >= state.config.get_int("maxclients") {
         return Some("-ERR max number of clients reached\r\n");
     }
-    let open =
-        state.config.get_bool("protected-mode") && state.config.get("requirepass").is_empty();
+    let open = state.config.get_bool("protected-mode") && state.acl.default_needs_no_auth();
     if open && !addr.ip().is_loopback() {
         return Some(DENIED);
     }

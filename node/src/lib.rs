@@ -8,6 +8,7 @@
 //! - [`state`]: [`state::State`], the shared state behind one lock, and the write
 //!   propagation hook ([`state::State::propagate`]).
 //! - [`client`]: one client's session state and mailbox.
+//! - [`acl`]: ACL users, their permission checks and the ACL LOG.
 //! - [`cmd`]: the dispatch table and one file per command family.
 //! - [`db`]: the slot-partitioned keyspace, values and expiry.
 //! - [`blocking`]: clients blocked on keys and their FIFO wake-up.
@@ -26,6 +27,7 @@
 //! - [`cluster`]: cluster mode — slots, the cluster bus, redirections, MIGRATE.
 //! - [`replication`]: master and replica sides of PSYNC replication, the backlog, WAIT.
 
+pub mod acl;
 pub mod aof;
 pub mod blocking;
 pub mod cli;

@@ -82,6 +82,8 @@ pub struct State {
     pub keyspace_frozen: bool,
     /// The Lua script cache: lowercase SHA1 hex → body (EVAL, SCRIPT LOAD; SCRIPT FLUSH).
     pub scripts: Map<Bytes, Bytes>,
+    /// ACL users, who each client is, the ACL LOG.
+    pub acl: crate::acl::Acl,
     /// Commands [`State::propagate`] holds back (database, command) while a script or a
     /// transaction (EXEC) runs, to go out together from [`State::release_propagation`].
     held: Option<Vec<(usize, Vec<Bytes>)>>,
@@ -91,6 +93,7 @@ impl State {
     pub fn new(config: Config) -> State {
         let databases = config.get_int("databases").max(1) as usize;
         let repl = crate::replication::Replication::new(config.get("replicaof"));
+        let acl = crate::acl::Acl::new(config.get("requirepass"));
         State {
             config,
             dbs: (0..databases).map(|_| Db::default()).collect(),
@@ -114,6 +117,7 @@ impl State {
             client_pause: Default::default(),
             keyspace_frozen: false,
             scripts: Map::default(),
+            acl,
             held: None,
         }
     }

@@ -48,6 +48,7 @@ fn every_routing_class(kind: ServerKind) {
     local_commands(&mut c);
     transactions(&proxy);
     blocking_pop(&proxy);
+    blocking_stream_reads(&proxy);
     pub_sub(&proxy);
     shard_pub_sub(&proxy, &cluster);
     wait(&proxy);
@@ -276,6 +277,65 @@ fn blocking_pop(proxy: &Slotgate) {
         Frame::NullArray
     );
     assert_eq!(waiter.text(&["PING"]).unwrap(), "PONG");
+}
+
+/// XREAD and XREADGROUP with BLOCK wait on their own connection, like BLPOP.
+fn blocking_stream_reads(proxy: &Slotgate) {
+    let mut reader = proxy.client();
+    let mut writer = proxy.client();
+    let entry = |id: &str, n: &str| {
+        Frame::Array(vec![Frame::Array(vec![
+            bulk("events"),
+            Frame::Array(vec![Frame::Array(vec![bulk(id), array(&["n", n])])]),
+        ])])
+    };
+    assert_eq!(
+        writer.text(&["XADD", "events", "1-1", "n", "1"]).unwrap(),
+        "1-1"
+    );
+    reader
+        .send(&["XREAD", "BLOCK", "10000", "STREAMS", "events", "$"])
+        .unwrap();
+    // Other traffic is not held behind the blocked read.
+    assert_eq!(writer.text(&["SET", "events-other", "1"]).unwrap(), "OK");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(
+        writer.text(&["XADD", "events", "2-1", "n", "2"]).unwrap(),
+        "2-1"
+    );
+    assert_eq!(reader.read_reply().unwrap(), entry("2-1", "2"));
+
+    let group = ["XGROUP", "CREATE", "events", "workers", "$"];
+    assert_eq!(writer.text(&group).unwrap(), "OK");
+    let read_group = [
+        "XREADGROUP",
+        "GROUP",
+        "workers",
+        "alice",
+        "BLOCK",
+        "10000",
+        "STREAMS",
+        "events",
+        ">",
+    ];
+    reader.send(&read_group).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(
+        writer.text(&["XADD", "events", "3-1", "n", "3"]).unwrap(),
+        "3-1"
+    );
+    assert_eq!(reader.read_reply().unwrap(), entry("3-1", "3"));
+    assert_eq!(
+        writer.text(&["XACK", "events", "workers", "3-1"]).unwrap(),
+        "1"
+    );
+    assert_eq!(
+        reader
+            .cmd(&["XREAD", "BLOCK", "100", "STREAMS", "events", "$"])
+            .unwrap(),
+        Frame::NullArray
+    );
+    assert_eq!(reader.text(&["PING"]).unwrap(), "PONG");
 }
 
 fn pub_sub(proxy: &Slotgate) {

@@ -42,6 +42,13 @@ fn config(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
                 .map(|pair| (pair[0].as_str(), pair[1].as_str()))
                 .collect();
             ctx.state.config.set_many(&pairs).map_err(Frame::error)?;
+            if pairs
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("requirepass"))
+            {
+                let password = ctx.state.config.get("requirepass").to_owned();
+                ctx.state.acl.set_default_password(&password);
+            }
             Ok(Frame::ok())
         }
         "REWRITE" if args.len() == 2 => ctx

@@ -1,4 +1,5 @@
-//! Connection commands: PING, ECHO, AUTH, HELLO, SELECT, QUIT, RESET, CLIENT, COMMAND.
+//! Connection commands: PING, ECHO, AUTH, HELLO (authenticating through [`super::acl`]),
+//! SELECT, QUIT, RESET, CLIENT, COMMAND.
 
 use bytes::Bytes;
 use slotgate_protocol::command::{command_reply, RespVersion};
@@ -7,6 +8,7 @@ use slotgate_protocol::Frame;
 use super::args::{int, is, upper};
 use super::flag::{NOAUTH, NOQUEUE, PUBSUB};
 use super::{spec, Ctx, Reply, Spec};
+use crate::acl::{Identity, DEFAULT};
 use crate::reply::{bulk, err, int as integer, simple};
 
 pub const COMMANDS: &[Spec] = &[
@@ -39,37 +41,28 @@ fn echo(_: &mut Ctx, args: &[Bytes]) -> Reply {
     Ok(bulk(&args[1]))
 }
 
-/// Constant-time comparison: the time taken does not depend on where bytes differ.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    let mut diff = a.len() ^ b.len();
-    for i in 0..a.len().max(b.len()) {
-        diff |= usize::from(a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0));
-    }
-    diff == 0
-}
-
-/// Checks `[user] password` against `requirepass` (user must be `default`).
-fn check_password(ctx: &mut Ctx, user: Option<&Bytes>, password: &[u8]) -> Result<(), Frame> {
-    let required = ctx.state.config.get("requirepass").as_bytes().to_vec();
-    let user_ok = user.is_none_or(|u| u.as_ref() == b"default");
-    if required.is_empty() && user.is_none() {
+/// Checks `[user] password`: AUTH with only a password is for the `default` user, and an
+/// error when that user needs none.
+fn check_password(
+    ctx: &mut Ctx,
+    user: Option<&Bytes>,
+    password: &[u8],
+    command: &Bytes,
+) -> Result<(), Frame> {
+    let nopass = ctx.state.acl.get(DEFAULT).is_some_and(|u| u.nopass);
+    if nopass && user.is_none() {
         return Err(Frame::error(
             "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
         ));
     }
-    if user_ok && (required.is_empty() || same_secret(&required, password)) {
-        ctx.client.authenticated = true;
-        return Ok(());
-    }
-    Err(Frame::error(
-        "WRONGPASS invalid username-password pair or user is disabled.",
-    ))
+    let default = Bytes::from_static(DEFAULT);
+    super::acl::authenticate(ctx, user.unwrap_or(&default), password, command)
 }
 
 fn auth(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     match args.len() {
-        2 => check_password(ctx, None, &args[1])?,
-        3 => check_password(ctx, Some(&args[1]), &args[2])?,
+        2 => check_password(ctx, None, &args[1], &args[0])?,
+        3 => check_password(ctx, Some(&args[1]), &args[2], &args[0])?,
         _ => return Err(err::syntax()),
     }
     Ok(Frame::ok())
@@ -92,7 +85,7 @@ fn hello(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         let more = args.len() - i - 1;
         match upper(&args[i]).as_str() {
             "AUTH" if more >= 2 => {
-                check_password(ctx, Some(&args[i + 1]), &args[i + 2])?;
+                check_password(ctx, Some(&args[i + 1]), &args[i + 2], &args[0])?;
                 i += 3;
             }
             "SETNAME" if more >= 1 => {
@@ -157,7 +150,9 @@ fn reset(ctx: &mut Ctx, _: &[Bytes]) -> Reply {
     ctx.client.db = 0;
     ctx.client.resp = 2;
     ctx.client.name = None;
-    ctx.client.authenticated = ctx.state.config.get("requirepass").is_empty();
+    ctx.client.user = Identity::Default;
+    ctx.state.acl.bind(ctx.client.id, &Identity::Default);
+    ctx.client.authenticated = ctx.state.acl.default_needs_no_auth();
     Ok(Frame::Simple(Bytes::from_static(b"RESET")))
 }
 
@@ -277,7 +272,7 @@ fn list_ids(ctx: &Ctx, options: &[Bytes]) -> Result<Vec<u64>, Frame> {
 /// One client's CLIENT LIST line, fields in Redis 7.0's order. The caller's own state is
 /// read live (its `cmd` is the running `client|<sub>`); other clients show what their
 /// connection last copied into the shared state.
-fn client_line(ctx: &Ctx, id: u64) -> String {
+pub(super) fn client_line(ctx: &Ctx, id: u64) -> String {
     let Some(meta) = ctx.state.clients.get(&id) else {
         return String::new();
     };
@@ -296,8 +291,14 @@ fn client_line(ctx: &Ctx, id: u64) -> String {
     let flags = flags(ctx, id, &v, meta.blocked && !me);
     let [sub, psub, ssub] = v.subs;
     format!(
-        "id={id} addr={} laddr={} fd=8 name={name} age={age} idle={idle} flags={flags} db={} sub={sub} psub={psub} ssub={ssub} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
-        meta.addr, meta.laddr, v.db, v.multi, v.last_command, v.resp,
+        "id={id} addr={} laddr={} fd=8 name={name} age={age} idle={idle} flags={flags} db={} sub={sub} psub={psub} ssub={ssub} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp={}",
+        meta.addr,
+        meta.laddr,
+        v.db,
+        v.multi,
+        v.last_command,
+        String::from_utf8_lossy(ctx.state.acl.user_of(id)),
+        v.resp,
     )
 }
 
@@ -356,7 +357,13 @@ fn kill(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
             "ADDR" => ids.retain(|i| ctx.state.clients[i].addr == value),
             "LADDR" => ids.retain(|i| ctx.state.clients[i].laddr == value),
             "SKIPME" if is(&pair[1], "yes") || is(&pair[1], "no") => skip_me = is(&pair[1], "yes"),
-            "TYPE" | "USER" | "MAXAGE" => {}
+            "USER" => {
+                if ctx.state.acl.get(&pair[1]).is_none() {
+                    return Err(Frame::error(format!("ERR No such user '{value}'")));
+                }
+                ids.retain(|i| ctx.state.acl.user_of(*i) == pair[1].as_ref());
+            }
+            "TYPE" | "MAXAGE" => {}
             _ => return Err(err::syntax()),
         }
     }
@@ -385,17 +392,4 @@ fn command(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         _ => RespVersion::Resp2,
     };
     Ok(command_reply(args, version))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::same_secret;
-
-    #[test]
-    fn secrets() {
-        assert!(same_secret(b"abc", b"abc"));
-        assert!(!same_secret(b"abc", b"abd"));
-        assert!(!same_secret(b"abc", b"abcd"));
-        assert!(!same_secret(b"", b"a"));
-    }
 }

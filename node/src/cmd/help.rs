@@ -1,6 +1,6 @@
 //! The HELP texts of the subcommand containers, verbatim from Redis 7.0 (`CLIENT HELP`,
 //! `OBJECT HELP`, `PUBSUB HELP`, `SLOWLOG HELP`, `CONFIG HELP`, `MEMORY HELP`,
-//! `LATENCY HELP`, `SCRIPT HELP`), one reply line per text line.
+//! `LATENCY HELP`, `SCRIPT HELP`, `ACL HELP`), one reply line per text line.
 
 use bytes::Bytes;
 use slotgate_protocol::Frame;
@@ -187,5 +187,69 @@ KILL\n\
 \x20   Kill the currently executing Lua script.\n\
 LOAD <script>\n\
 \x20   Load a script into the scripts cache without executing it.\n\
+HELP\n\
+\x20   Prints this help.";
+
+/// `ACL HELP`.
+pub const ACL: &str = "\
+ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\n\
+CAT [<category>]\n\
+\x20   List all commands that belong to <category>, or all command categories\n\
+\x20   when no category is specified.\n\
+DELUSER <username> [<username> ...]\n\
+\x20   Delete a list of users.\n\
+DRYRUN <username> <command> [<arg> ...]\n\
+\x20   Returns whether the user can execute the given command without executing the command.\n\
+GETUSER <username>\n\
+\x20   Get the user's details.\n\
+GENPASS [<bits>]\n\
+\x20   Generate a secure 256-bit user password. The optional `bits` argument can\n\
+\x20   be used to specify a different size.\n\
+LIST\n\
+\x20   Show users details in config file format.\n\
+LOAD\n\
+\x20   Reload users from the ACL file.\n\
+LOG [<count> | RESET]\n\
+\x20   Show the ACL log entries.\n\
+SAVE\n\
+\x20   Save the current config to the ACL file.\n\
+SETUSER <username> <attribute> [<attribute> ...]\n\
+\x20   Create or modify a user with the specified attributes.\n\
+USERS\n\
+\x20   List all the registered usernames.\n\
+WHOAMI\n\
+\x20   Return the current connection username.\n\
+HELP\n\
+\x20   Prints this help.\n";
+
+/// `XGROUP HELP`.
+pub const XGROUP: &str = "\
+XGROUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\n\
+CREATE <key> <groupname> <id|$> [option]\n\
+\x20   Create a new consumer group. Options are:\n\
+\x20   * MKSTREAM\n\
+\x20     Create the empty stream if it does not exist.\n\
+\x20   * ENTRIESREAD entries_read\n\
+\x20     Set the group's entries_read counter (internal use).\n\
+CREATECONSUMER <key> <groupname> <consumer>\n\
+\x20   Create a new consumer in the specified group.\n\
+DELCONSUMER <key> <groupname> <consumer>\n\
+\x20   Remove the specified consumer.\n\
+DESTROY <key> <groupname>\n\
+\x20   Remove the specified group.\n\
+SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]\n\
+\x20   Set the current group ID and entries_read counter.\n\
+HELP\n\
+\x20   Prints this help.";
+
+/// `XINFO HELP`.
+pub const XINFO: &str = "\
+XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\n\
+CONSUMERS <key> <groupname>\n\
+\x20   Show consumers of <groupname>.\n\
+GROUPS <key>\n\
+\x20   Show the stream consumer groups.\n\
+STREAM <key> [FULL [COUNT <count>]\n\
+\x20   Show information about the stream.\n\
 HELP\n\
 \x20   Prints this help.";

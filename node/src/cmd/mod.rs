@@ -1,17 +1,19 @@
 //! Command dispatch: one table built from every family's `COMMANDS` list, and
 //! [`execute`], the single path every request takes — lookup (unknown command), arity,
-//! auth, pub/sub context, MULTI queueing, maxmemory, then the handler, then propagation.
+//! auth, ACL permissions, pub/sub context, MULTI queueing, maxmemory, then the handler,
+//! then propagation.
 //! (Cluster mode's slot check / redirect goes in [`execute`] right before the handler.)
 //!
 //! A family is one file with `pub const COMMANDS: &[Spec]` whose handlers have the shape
 //! `fn(&mut Ctx, &[Bytes]) -> Reply` (`args[0]` is the command name). Adding a family is
 //! one file plus one line in [`FAMILIES`].
 //!
-//! Layout: `connection`, `server`, `config_cmd`, `strings`, `bitmaps`, `hyperloglog`,
-//! `keys`, `sort`, `hashes`, `lists`, `lcs`, `sets`, `zsets`, `geo`, `scans`, `pubsub`, `tx`,
-//! `scripting` (EVAL, SCRIPT), plus `args` (argument parsing helpers) and `help` (HELP
-//! texts).
+//! Layout: `connection`, `acl`, `server`, `config_cmd`, `strings`, `bitmaps`, `hyperloglog`,
+//! `keys`, `sort`, `hashes`, `lists`, `lcs`, `sets`, `zsets`, `streams`, `geo`, `scans`,
+//! `pubsub`, `tx`, `scripting` (EVAL, SCRIPT), plus `args` (argument parsing helpers) and
+//! `help` (HELP texts).
 
+mod acl;
 pub mod args;
 mod bitmaps;
 pub mod cluster;
@@ -32,6 +34,7 @@ mod scripting;
 mod server;
 mod sets;
 mod sort;
+mod streams;
 mod strings;
 mod tx;
 mod zsets;
@@ -102,6 +105,7 @@ pub const fn spec(name: &'static str, arity: i32, flags: u32, handler: Handler) 
 /// Every command family. Add a family here.
 const FAMILIES: &[&[Spec]] = &[
     connection::COMMANDS,
+    acl::COMMANDS,
     cluster::COMMANDS,
     server::COMMANDS,
     config_cmd::COMMANDS,
@@ -116,6 +120,7 @@ const FAMILIES: &[&[Spec]] = &[
     sets::COMMANDS,
     sort::COMMANDS,
     zsets::COMMANDS,
+    streams::COMMANDS,
     geo::COMMANDS,
     pubsub::COMMANDS,
     tx::COMMANDS,
@@ -289,6 +294,11 @@ fn dispatch(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
     if !ctx.client.authenticated && !spec.has(flag::NOAUTH) {
         return reject(ctx, key, Frame::error("NOAUTH Authentication required."));
     }
+    if ctx.state.acl.restricts(&ctx.client.user) {
+        if let Some(refusal) = acl::refusal(ctx, args) {
+            return reject(ctx, key, refusal);
+        }
+    }
     if ctx.client.in_pubsub_mode() && !spec.has(flag::PUBSUB) {
         count_rejected(ctx, key);
         return Frame::error(format!(
@@ -418,6 +428,7 @@ pub fn forget_client(state: &mut State, client: &mut Client) {
     pubsub::unsubscribe_all(state, client);
     tx::unwatch_all(state, client);
     state.monitors.remove(client.id);
+    state.acl.bind(client.id, &crate::acl::Identity::Default);
 }
 
 /// Runs `args` for a connection-less client (AOF replay).
@@ -448,9 +459,9 @@ mod tests {
             ))
         );
         assert_eq!(
-            text(&["xadd", "s", "*", "f", "v"]),
+            text(&["fcall", "f", "0", "a"]),
             Err(Frame::error(
-                "ERR unknown command 'xadd', with args beginning with: 's' '*' 'f' 'v' "
+                "ERR unknown command 'fcall', with args beginning with: 'f' '0' 'a' "
             ))
         );
         assert_eq!(

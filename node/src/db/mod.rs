@@ -11,10 +11,12 @@
 //!
 //! Layout:
 //! - `key`: [`key::Key`], short keys stored inline in their node.
-//! - `value`: [`Value`], the five types, encodings, number parsing.
+//! - `value`: [`Value`], the six types, encodings, number parsing.
 //! - `zset`: [`zset::ZSet`], the sorted set.
+//! - `stream`: [`stream::Stream`], the stream with its consumer groups.
 
 mod key;
+pub mod stream;
 pub mod value;
 pub mod zset;
 

@@ -1,10 +1,11 @@
-//! Values stored under keys: the five Redis types, with their `TYPE` names, `OBJECT
+//! Values stored under keys: the six Redis types, with their `TYPE` names, `OBJECT
 //! ENCODING` names (chosen by Redis's size thresholds), and a memory estimate.
 
 use std::collections::VecDeque;
 
 use bytes::Bytes;
 
+use super::stream::Stream;
 use super::zset::ZSet;
 use crate::config::Config;
 
@@ -40,6 +41,7 @@ pub enum Value {
     List(Box<VecDeque<Bytes>>),
     Set(Box<Set<Bytes>>),
     ZSet(Box<ZSet>),
+    Stream(Box<Stream>),
 }
 
 impl Value {
@@ -51,6 +53,7 @@ impl Value {
             Value::List(_) => "list",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -64,6 +67,7 @@ impl Value {
             Value::Str(s) if s.len() <= 44 => "embstr",
             Value::Str(_) | Value::RawStr(_) => "raw",
             Value::List(_) => "quicklist",
+            Value::Stream(_) => "stream",
             Value::Hash(h) => {
                 let longest = h
                     .iter()
@@ -169,10 +173,25 @@ impl Value {
         }
     }
 
-    /// Whether a collection became empty (and its key must go, as Redis deletes it).
+    pub fn as_stream(&self) -> Option<&Stream> {
+        match self {
+            Value::Stream(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_stream_mut(&mut self) -> Option<&mut Stream> {
+        match self {
+            Value::Stream(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Whether a collection became empty (and its key must go, as Redis deletes it; an
+    /// empty stream stays).
     pub fn is_empty_collection(&self) -> bool {
         match self {
-            Value::Str(_) | Value::RawStr(_) => false,
+            Value::Str(_) | Value::RawStr(_) | Value::Stream(_) => false,
             Value::Hash(h) => h.is_empty(),
             Value::List(l) => l.is_empty(),
             Value::Set(s) => s.is_empty(),
@@ -189,6 +208,7 @@ impl Value {
             Value::List(l) => l.iter().map(|v| v.len() + 24).sum(),
             Value::Set(s) => s.iter().map(|m| pair(m, 0)).sum(),
             Value::ZSet(z) => z.len() * 96,
+            Value::Stream(s) => s.memory(),
         }
     }
 }

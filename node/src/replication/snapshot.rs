@@ -8,12 +8,14 @@
 //! non-empty database `0xFE db:u32`, then per key
 //! `type:u8 expire:i64 (-1 = none) key` and the value (strings: bytes; lists and sets: a
 //! count and items; hashes: a count and field/value pairs; sorted sets: a count and
-//! member/score pairs), then `0xFF` and the CRC-64 of everything before it. Integers are
+//! member/score pairs; streams: see [`put_stream`]), then `0xFF` and the CRC-64 of
+//! everything before it. Integers are
 //! little-endian; byte strings are `len:u32` then the bytes.
 
 use bytes::Bytes;
 
 use crate::cluster::checksum::crc64;
+use crate::db::stream::{Group, Node, Pending, Stream, StreamId};
 use crate::db::zset::ZSet;
 use crate::db::{Db, Entry, Hash, Set, Value};
 use crate::state::{now_ms, State};
@@ -26,6 +28,7 @@ const LIST: u8 = 1;
 const SET: u8 = 2;
 const HASH: u8 = 3;
 const ZSET: u8 = 4;
+const STREAM: u8 = 5;
 
 /// Why a snapshot could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +75,7 @@ fn put_entry(out: &mut Vec<u8>, key: &[u8], entry: &Entry) {
         Value::Set(_) => SET,
         Value::Hash(_) => HASH,
         Value::ZSet(_) => ZSET,
+        Value::Stream(_) => STREAM,
     };
     out.push(kind);
     out.extend_from_slice(&entry.expire_at.unwrap_or(-1).to_le_bytes());
@@ -87,6 +91,62 @@ fn put_entry(out: &mut Vec<u8>, key: &[u8], entry: &Entry) {
                 put_bytes(out, member);
                 out.extend_from_slice(&score.to_bits().to_le_bytes());
             }
+        }
+        Value::Stream(s) => put_stream(out, s),
+    }
+}
+
+fn put_u64(out: &mut Vec<u8>, n: u64) {
+    out.extend_from_slice(&n.to_le_bytes());
+}
+
+fn put_id(out: &mut Vec<u8>, id: StreamId) {
+    put_u64(out, id.ms);
+    put_u64(out, id.seq);
+}
+
+/// A stream: `last_id entries_added max_deleted`, a count of nodes each `master inserted
+/// bytes` with a count of its entries (`id`, a count of field/value items), then a count of
+/// groups each `name last_id entries_read (-1 = unknown)`, a count of pending entries
+/// (`id consumer delivered_at deliveries`) and a count of consumers (`name seen_at`).
+/// Ids are two u64s; every number is 64-bit.
+fn put_stream(out: &mut Vec<u8>, s: &Stream) {
+    put_id(out, s.last_id);
+    put_u64(out, s.entries_added);
+    put_id(out, s.max_deleted);
+    let nodes: Vec<_> = s.nodes().collect();
+    put_u64(out, nodes.len() as u64);
+    for (i, (master, node)) in nodes.iter().enumerate() {
+        put_id(out, **master);
+        put_u64(out, node.inserted as u64);
+        put_u64(out, node.bytes as u64);
+        let end = nodes
+            .get(i + 1)
+            .and_then(|(next, _)| next.prev())
+            .unwrap_or(StreamId::MAX);
+        let entries: Vec<_> = s.range(**master, end).collect();
+        put_u64(out, entries.len() as u64);
+        for (id, fields) in entries {
+            put_id(out, *id);
+            put_items(out, fields.len(), fields.iter().map(|f| (f, None)));
+        }
+    }
+    put_u64(out, s.groups.len() as u64);
+    for (name, g) in &s.groups {
+        put_bytes(out, name);
+        put_id(out, g.last_id);
+        out.extend_from_slice(&g.entries_read.unwrap_or(-1).to_le_bytes());
+        put_u64(out, g.pel.len() as u64);
+        for (id, p) in &g.pel {
+            put_id(out, *id);
+            put_bytes(out, &p.consumer);
+            out.extend_from_slice(&p.delivered_at.to_le_bytes());
+            put_u64(out, p.deliveries);
+        }
+        put_u64(out, g.consumers.len() as u64);
+        for (name, c) in &g.consumers {
+            put_bytes(out, name);
+            out.extend_from_slice(&c.seen_at.to_le_bytes());
         }
     }
 }
@@ -202,6 +262,81 @@ impl Reader<'_> {
         Ok((count, count.min(room)))
     }
 
+    fn u64(&mut self) -> Result<u64, SnapshotError> {
+        Ok(u64::from_le_bytes(self.array()?))
+    }
+
+    fn id(&mut self) -> Result<StreamId, SnapshotError> {
+        Ok(StreamId::new(self.u64()?, self.u64()?))
+    }
+
+    /// A 64-bit count, refused when more items than bytes remain (each takes several).
+    fn count64(&mut self) -> Result<u64, SnapshotError> {
+        let n = self.u64()?;
+        if n > (self.data.len() - self.pos) as u64 {
+            return Err(SnapshotError::Truncated);
+        }
+        Ok(n)
+    }
+
+    /// The body [`put_stream`] wrote.
+    fn stream(&mut self) -> Result<Stream, SnapshotError> {
+        let mut s = Stream::default();
+        s.last_id = self.id()?;
+        s.entries_added = self.u64()?;
+        s.max_deleted = self.id()?;
+        for _ in 0..self.count64()? {
+            let master = self.id()?;
+            let (inserted, bytes) = (self.u64()? as usize, self.u64()? as usize);
+            let live = self.count64()?;
+            s.restore_node(
+                master,
+                Node {
+                    inserted,
+                    live: live as usize,
+                    bytes,
+                },
+            );
+            for _ in 0..live {
+                let id = self.id()?;
+                let (count, room) = self.count()?;
+                let mut fields = Vec::with_capacity(room);
+                for _ in 0..count {
+                    fields.push(self.bytes()?);
+                }
+                s.restore_entry(id, fields);
+            }
+        }
+        for _ in 0..self.count64()? {
+            let name = self.bytes()?;
+            let last_id = self.id()?;
+            let read = self.i64()?;
+            let mut g = Group::new(last_id, (read >= 0).then_some(read));
+            for _ in 0..self.count64()? {
+                let id = self.id()?;
+                let consumer = self.bytes()?;
+                let delivered_at = self.i64()?;
+                let deliveries = self.u64()?;
+                g.pel.insert(
+                    id,
+                    Pending {
+                        consumer: consumer.clone(),
+                        delivered_at,
+                        deliveries,
+                    },
+                );
+                g.consumer(&consumer, 0).0.pending.insert(id);
+            }
+            for _ in 0..self.count64()? {
+                let name = self.bytes()?;
+                let seen_at = self.i64()?;
+                g.consumer(&name, seen_at).0.seen_at = seen_at;
+            }
+            s.groups.insert(name, g);
+        }
+        Ok(s)
+    }
+
     fn value(&mut self, kind: u8) -> Result<Value, SnapshotError> {
         Ok(match kind {
             STR => Value::Str(self.bytes()?),
@@ -239,6 +374,7 @@ impl Reader<'_> {
                 }
                 Value::ZSet(Box::new(zset))
             }
+            STREAM => Value::Stream(Box::new(self.stream()?)),
             other => return Err(SnapshotError::Record(other)),
         })
     }
@@ -284,6 +420,31 @@ mod tests {
         assert_eq!(list.value.as_list().unwrap().len(), 2);
         let z = dbs[3].get(b"z", 0).unwrap();
         assert_eq!(z.value.as_zset().unwrap().score(b"m"), Some(1.5));
+    }
+
+    #[test]
+    fn streams_round_trip_with_groups() {
+        let mut state = State::new(Config::default());
+        let mut stream = Stream::default();
+        for i in 1..=150 {
+            stream.append(StreamId::new(i, 0), vec![Bytes::from_static(b"f")]);
+        }
+        stream.delete(StreamId::new(7, 0));
+        stream.max_deleted = StreamId::new(7, 0);
+        let mut group = Group::new(StreamId::new(3, 0), Some(3));
+        group.deliver(StreamId::new(2, 0), &Bytes::from_static(b"alice"), 42, 2);
+        group.consumer(&Bytes::from_static(b"idle"), 7);
+        stream.groups.insert(Bytes::from_static(b"g"), group);
+        stream.groups.insert(
+            Bytes::from_static(b"empty"),
+            Group::new(StreamId::MIN, None),
+        );
+        let value = Value::Stream(Box::new(stream.clone()));
+        state.dbs[0].insert(b"x", Entry::new(value));
+        let (mut dbs, _) = read(&write(&state, 0), 16).unwrap();
+        let back = dbs[0].get(b"x", 0).unwrap().value.as_stream().unwrap();
+        assert_eq!(*back, stream);
+        assert_eq!(back.nodes().count(), 2);
     }
 
     #[test]

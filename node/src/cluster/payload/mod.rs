@@ -6,7 +6,8 @@
 //! - `lzf`: LZF decompression (Redis compresses strings longer than 20 bytes).
 //! - `listpack`, `ziplist`: the packed encodings of small lists, hashes, sets and zsets.
 //! - `restore`: every object type Redis 7.0 loads (except streams and modules).
-//! - `dump`: the simplest encodings Redis 7.0 loads back into the same value.
+//! - `dump`: the simplest encodings Redis 7.0 loads back into the same value (not
+//!   streams: [`PayloadError::Unsupported`]).
 
 #![cfg_attr(
     not(test),
@@ -59,6 +60,9 @@ pub enum PayloadError {
     VersionOrChecksum,
     #[error("ERR Bad data format")]
     BadData,
+    /// DUMP of a type this node has no RDB encoding for (streams).
+    #[error("ERR DUMP of a stream is not supported by this node")]
+    Unsupported,
 }
 
 /// A parse step: any malformed body is [`PayloadError::BadData`].
