@@ -274,6 +274,7 @@ fn total_system_memory() -> usize {
 fn memory_section(state: &State) -> Vec<(&'static str, String)> {
     let used = memory::used();
     let rss = memory::rss();
+    let lua = memory::lua();
     let max = state.config.get_int("maxmemory") as usize;
     let system = total_system_memory();
     let ratio = |a: usize, b: usize| format!("{:.2}", a as f64 / b.max(1) as f64);
@@ -295,9 +296,9 @@ fn memory_section(state: &State) -> Vec<(&'static str, String)> {
         ("allocator_resident", rss.to_string()),
         ("total_system_memory", system.to_string()),
         ("total_system_memory_human", human(system)),
-        ("used_memory_lua", zero()),
-        ("used_memory_vm_eval", zero()),
-        ("used_memory_lua_human", human(0)),
+        ("used_memory_lua", lua.to_string()),
+        ("used_memory_vm_eval", lua.to_string()),
+        ("used_memory_lua_human", human(lua)),
         ("used_memory_scripts_eval", zero()),
         ("number_of_cached_scripts", state.scripts.len().to_string()),
         ("number_of_functions", zero()),

@@ -9,6 +9,11 @@
 //! `#[global_allocator]`. Each thread counts into its own cell and folds the count into the
 //! shared total once it drifts by [`FOLD_BYTES`], so an allocation costs no shared atomic;
 //! [`used`] is exact to within that drift per thread.
+//!
+//! As in Redis, the Lua VMs' memory is not part of `used_memory` (Redis allocates it
+//! outside zmalloc): the scripting engine reports what its states hold ([`add_lua`]), and
+//! [`used`] leaves it out, so scripts' garbage neither triggers eviction nor shows up as
+//! data. INFO shows it as `used_memory_lua`.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::cell::Cell;
@@ -25,6 +30,8 @@ pub struct Counting;
 const FOLD_BYTES: isize = 64 * 1024;
 
 static USED: AtomicIsize = AtomicIsize::new(0);
+/// Bytes held by the Lua states (also counted in [`USED`]).
+static LUA: AtomicIsize = AtomicIsize::new(0);
 
 thread_local! {
     /// This thread's allocations minus deallocations not yet in [`USED`]. No destructor, so
@@ -73,9 +80,20 @@ unsafe impl GlobalAlloc for Counting {
     }
 }
 
-/// Bytes currently allocated (0 when the binary does not install [`Counting`]).
+/// Bytes currently allocated, the Lua states' aside (0 when the binary does not install
+/// [`Counting`]).
 pub fn used() -> usize {
-    USED.load(Ordering::Relaxed).max(0) as usize
+    (USED.load(Ordering::Relaxed) - LUA.load(Ordering::Relaxed)).max(0) as usize
+}
+
+/// A Lua state grew (or, negative, shrank or was dropped) by `delta` bytes.
+pub fn add_lua(delta: isize) {
+    LUA.fetch_add(delta, Ordering::Relaxed);
+}
+
+/// Bytes the Lua states hold.
+pub fn lua() -> usize {
+    LUA.load(Ordering::Relaxed).max(0) as usize
 }
 
 /// Resident set size from /proc, in bytes.

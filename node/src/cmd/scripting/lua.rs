@@ -74,6 +74,15 @@ thread_local! {
     static KILLED: Cell<bool> = const { Cell::new(false) };
     /// The script's line when it was stopped (for the reply when no other line is known).
     static KILLED_AT: Cell<c_int> = const { Cell::new(0) };
+    /// What this thread's state held when last reported to the memory accounting.
+    static REPORTED: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Tells the memory accounting what this thread's Lua state holds now (0: none), so
+/// `used_memory` leaves it out as Redis does.
+fn report_memory(bytes: usize) {
+    let before = REPORTED.replace(bytes);
+    crate::memory::add_lua(bytes as isize - before as isize);
 }
 
 /// How many Lua VM instructions run between two looks at the clock: cheap enough to be
@@ -199,6 +208,7 @@ pub fn reset() {
     ENGINE.with(|cell| {
         if let Ok(mut slot) = cell.try_borrow_mut() {
             *slot = None;
+            report_memory(0);
         }
     });
 }
@@ -227,6 +237,7 @@ pub fn run(
         DEADLINE.set(started.checked_add(limit).filter(|_| !limit.is_zero()));
         let outcome = engine.run(sha, body, keys, argv, host);
         DEADLINE.set(None);
+        report_memory(engine.lua.used_memory());
         if KILLED.replace(false) {
             // The hook now fires on every line: set it again before the next run.
             engine.armed.set(None);
