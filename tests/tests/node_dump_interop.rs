@@ -2,7 +2,9 @@
 //! every value type in every encoding Redis 7.0 writes by default (LZF strings, integers,
 //! quicklists with packed and plain nodes, intsets, listpacks, hashtables, skiplists), the
 //! older encodings Redis 7.0 still loads (hand-made payloads, checked on both servers),
-//! MIGRATE in both directions, and hostile payloads refused without harm.
+//! streams with deleted entries, consumer groups, pending entries and consumers (compared
+//! with `XINFO STREAM FULL`, XRANGE and XPENDING), MIGRATE in both directions, and hostile
+//! payloads refused without harm.
 
 use std::time::Duration;
 
@@ -20,6 +22,7 @@ const SET_INTSET: u8 = 11;
 const HASH_LISTPACK: u8 = 16;
 const ZSET_LISTPACK: u8 = 17;
 const LIST_QUICKLIST_2: u8 = 18;
+const STREAM_LISTPACKS_2: u8 = 19;
 
 /// A value to build on one server and carry to the other.
 struct Fixture {
@@ -81,7 +84,7 @@ fn fixtures() -> Vec<Fixture> {
         .flat_map(|i| [format!("{}", f64::from(i) / 7.0), format!("m{i}")])
         .chain(["inf".into(), "top".into(), "1e300".into(), "big".into()]);
     let big_hash = (0..1000).flat_map(|i| [format!("f{i}"), "v".repeat(i % 70)]);
-    vec![
+    let mut all = vec![
         fixture("str-short", STRING, vec![cmd(&["SET", "k", "hello"])]),
         fixture("str-int", STRING, vec![cmd(&["SET", "k", "-12345"])]),
         fixture(
@@ -129,6 +132,116 @@ fn fixtures() -> Vec<Fixture> {
             ])],
         ),
         fixture("hash-big", HASH, vec![with_key("HSET", "k", big_hash)]),
+    ];
+    all.extend(stream_fixtures());
+    all
+}
+
+/// Streams built with explicit ids, so both servers hold the very same one.
+fn stream_fixtures() -> Vec<Fixture> {
+    let small = vec![
+        cmd(&["XADD", "k", "1-1", "name", "alice", "age", "30"]),
+        cmd(&["XADD", "k", "1-2", "name", "bob", "age", "-4000"]),
+    ];
+    // 300 entries over several nodes, fields changing every few entries, some deleted
+    // (the first of a node among them).
+    let mut big: Vec<Vec<String>> = (1..=300)
+        .map(|i| {
+            let id = format!("{}-{}", 1000 + i / 3, i % 3);
+            let fields = match i % 5 {
+                _ if i == 150 => vec!["big".to_owned(), "y".repeat(5000)],
+                0 | 1 => vec![
+                    "a".to_owned(),
+                    i.to_string(),
+                    "b".to_owned(),
+                    "x".repeat(i % 90),
+                ],
+                2 => vec!["a".to_owned(), "9223372036854775807".to_owned()],
+                _ => vec![
+                    "c".to_owned(),
+                    format!("-{}", i * 1000),
+                    "d".to_owned(),
+                    "".to_owned(),
+                ],
+            };
+            with_key("XADD", "k", [id].into_iter().chain(fields))
+        })
+        .collect();
+    big.push(with_key(
+        "XDEL",
+        "k",
+        (1..=300)
+            .filter(|i| i % 7 == 0 || *i == 1)
+            .map(|i| format!("{}-{}", 1000 + i / 3, i % 3)),
+    ));
+    let mut groups: Vec<Vec<String>> = (1..=12)
+        .map(|i| {
+            cmd(&[
+                "XADD",
+                "k",
+                &format!("{i}-0"),
+                "f",
+                &i.to_string(),
+                "g",
+                "v",
+            ])
+        })
+        .collect();
+    groups.extend([
+        cmd(&["XGROUP", "CREATE", "k", "g1", "0"]),
+        cmd(&["XGROUP", "CREATE", "k", "g2", "5-0"]),
+        cmd(&[
+            "XREADGROUP",
+            "GROUP",
+            "g1",
+            "alice",
+            "COUNT",
+            "3",
+            "STREAMS",
+            "k",
+            ">",
+        ]),
+        cmd(&[
+            "XREADGROUP",
+            "GROUP",
+            "g1",
+            "bob",
+            "COUNT",
+            "4",
+            "STREAMS",
+            "k",
+            ">",
+        ]),
+        cmd(&["XREADGROUP", "GROUP", "g1", "alice", "STREAMS", "k", "0"]),
+        cmd(&["XACK", "k", "g1", "2-0", "5-0"]),
+        cmd(&[
+            "XREADGROUP",
+            "GROUP",
+            "g2",
+            "carol",
+            "COUNT",
+            "2",
+            "STREAMS",
+            "k",
+            ">",
+        ]),
+        cmd(&["XGROUP", "CREATECONSUMER", "k", "g2", "dave"]),
+        cmd(&["XDEL", "k", "9-0", "12-0"]),
+        cmd(&["XADD", "k", "13-0", "f", "13", "g", "v"]),
+    ]);
+    vec![
+        fixture("stream-small", STREAM_LISTPACKS_2, small),
+        fixture("stream-big", STREAM_LISTPACKS_2, big),
+        fixture("stream-groups", STREAM_LISTPACKS_2, groups),
+        fixture(
+            "stream-emptied",
+            STREAM_LISTPACKS_2,
+            vec![
+                cmd(&["XADD", "k", "3-3", "f", "v"]),
+                cmd(&["XDEL", "k", "3-3"]),
+                cmd(&["XGROUP", "CREATE", "k", "g", "$"]),
+            ],
+        ),
     ]
 }
 
@@ -145,6 +258,7 @@ fn read(client: &mut Client, key: &str) -> String {
             // A listpack's order shows in HGETALL and must survive; a hashtable has none.
             (vec!["HGETALL", key], len > 128)
         }
+        "stream" => return read_stream(client, key),
         other => panic!("{key} is a {other}"),
     };
     let reply = client.cmd(&args).unwrap();
@@ -162,6 +276,41 @@ fn read(client: &mut Client, key: &str) -> String {
     format!("{kind}: {items:?}")
 }
 
+/// A stream as text: `XINFO STREAM FULL` (its delivery and seen times are absolute, copied
+/// by the payload, so they must be equal too), XRANGE, and per group XPENDING's summary and
+/// entries (without their idle times, which run on).
+fn read_stream(client: &mut Client, key: &str) -> String {
+    let info = client
+        .cmd(&["XINFO", "STREAM", key, "FULL", "COUNT", "0"])
+        .unwrap();
+    let range = client.cmd(&["XRANGE", key, "-", "+"]).unwrap();
+    let mut text = format!("stream: {}\n{}", frame_text(&info), frame_text(&range));
+    let Frame::Array(groups) = client.cmd(&["XINFO", "GROUPS", key]).unwrap() else {
+        panic!("XINFO GROUPS {key}");
+    };
+    for group in groups {
+        let Frame::Array(fields) = group else {
+            panic!("XINFO GROUPS {key}: {group:?}");
+        };
+        let name = frame_text(&fields[1]);
+        let summary = client.cmd(&["XPENDING", key, &name]).unwrap();
+        let Frame::Array(mut entries) = client
+            .cmd(&["XPENDING", key, &name, "-", "+", "1000"])
+            .unwrap()
+        else {
+            panic!("XPENDING {key} {name}");
+        };
+        for entry in &mut entries {
+            if let Frame::Array(parts) = entry {
+                parts.remove(2);
+            }
+        }
+        let entries = frame_text(&Frame::Array(entries));
+        text += &format!("\n{name}: {} {entries}", frame_text(&summary));
+    }
+    text
+}
+
 fn bulk(frame: Frame) -> Vec<u8> {
     match frame {
         Frame::Bulk(b) => b.to_vec(),
@@ -169,17 +318,20 @@ fn bulk(frame: Frame) -> Vec<u8> {
     }
 }
 
-/// Builds `fixture` under `key` on `from`, carries it to `to` with DUMP + RESTORE and
-/// checks both read the same; returns the payload.
-fn carry(fixture: &Fixture, from: &mut Client, to: &mut Client, key: &str) -> Vec<u8> {
+/// Builds `fixture` (its commands name the key `k`) on `from`, carries it to `to` with
+/// DUMP + RESTORE and checks both read the same; returns the payload.
+fn carry(fixture: &Fixture, from: &mut Client, to: &mut Client) -> Vec<u8> {
+    let key = "k";
     for client in [&mut *from, &mut *to] {
         client.cmd(&["DEL", key]).unwrap();
     }
     for command in &fixture.build {
-        let mut command = command.clone();
-        command[1] = key.to_owned();
-        let reply = from.cmd(&command).unwrap();
-        assert!(!matches!(reply, Frame::Error(_)), "{reply:?}");
+        let reply = from.cmd(command).unwrap();
+        assert!(
+            !matches!(reply, Frame::Error(_)),
+            "{}: {reply:?}",
+            fixture.name
+        );
     }
     let payload = bulk(from.cmd(&["DUMP", key]).unwrap());
     let restore: [&[u8]; 4] = [b"RESTORE", key.as_bytes(), b"0", &payload];
@@ -190,11 +342,15 @@ fn carry(fixture: &Fixture, from: &mut Client, to: &mut Client, key: &str) -> Ve
 }
 
 fn start_pair() -> (RedisServer, RedisServer) {
-    // The debug command lets the test make Redis write a PLAIN quicklist node.
+    // The debug command lets the test make Redis write a PLAIN quicklist node; deep
+    // sanitization makes Redis check every payload of ours entry by entry.
     let redis = RedisServer::start(
         ServerKind::Redis,
         free_port(),
-        &[("enable-debug-command", "yes")],
+        &[
+            ("enable-debug-command", "yes"),
+            ("sanitize-dump-payload", "yes"),
+        ],
     );
     let node = RedisServer::start(ServerKind::SlotgateNode, free_port(), &[]);
     (redis, node)
@@ -209,7 +365,7 @@ fn redis_payloads_restore_on_the_node() {
         .unwrap();
     assert_eq!(threshold, Frame::ok());
     for fixture in fixtures() {
-        let payload = carry(&fixture, &mut r, &mut n, "k");
+        let payload = carry(&fixture, &mut r, &mut n);
         assert_eq!(payload[0], fixture.redis_type, "{}", fixture.name);
         if fixture.name == "str-lzf" {
             assert_eq!(payload[1], 0xc3, "Redis LZF-compresses long strings");
@@ -222,7 +378,7 @@ fn node_payloads_restore_on_redis() {
     let (redis, node) = start_pair();
     let (mut r, mut n) = (redis.client(), node.client());
     for fixture in fixtures() {
-        carry(&fixture, &mut n, &mut r, "k");
+        carry(&fixture, &mut n, &mut r);
     }
 }
 
@@ -274,8 +430,55 @@ fn rdb_string(bytes: &[u8]) -> Vec<u8> {
     [&[bytes.len() as u8][..], bytes].concat()
 }
 
+/// The listpack Redis 7.0 writes for `XADD s 5-1 f v; XADD s 5-2 f 7; XADD s 6-0 g w`.
+const STREAM_NODE: &[u8] = b"8\x00\x00\x00\x16\x00\x03\x01\x00\x01\x01\x01\x81f\x02\x00\x01\
+    \x02\x01\x00\x01\x00\x01\x81v\x02\x04\x01\x02\x01\x00\x01\x01\x01\x07\x01\x04\x01\x00\x01\x01\x01\
+    \xdf\xff\x02\x01\x01\x81g\x02\x81w\x02\x06\x01\xff";
+
+/// A stream id as Redis keys its radix trees (16 bytes, big endian).
+fn raw_id(ms: u64, seq: u64) -> Vec<u8> {
+    [ms.to_be_bytes(), seq.to_be_bytes()].concat()
+}
+
+/// A stream object of type `kind` holding the node [`STREAM_NODE`] (keyed `master`),
+/// `counters` (length, ids, …) and then `groups`.
+fn stream_object(kind: u8, node: &[u8], counters: &[u8], groups: &[u8]) -> Vec<u8> {
+    [
+        &[kind, 1][..],
+        &rdb_string(&raw_id(5, 1)),
+        &rdb_string(node),
+        counters,
+        groups,
+    ]
+    .concat()
+}
+
+/// Counters of the stream in [`STREAM_NODE`]: length 3, last id 6-0, and for
+/// RDB_TYPE_STREAM_LISTPACKS_2 the first id 5-1, no deletion, 3 entries added.
+const STREAM_V1_COUNTERS: &[u8] = &[3, 6, 0];
+const STREAM_V2_COUNTERS: &[u8] = &[3, 6, 0, 5, 1, 0, 0, 3];
+
+/// One group `g` (last id 5-2) whose consumer `alice` has 5-1 pending, in the old format
+/// (no entries-read counter).
+fn stream_v1_group() -> Vec<u8> {
+    let time = 1_700_000_000_000u64.to_le_bytes();
+    [
+        &[1, 1, b'g', 5, 2][..],
+        &[1],
+        &raw_id(5, 1),
+        &time,
+        &[2, 1, 5],
+        b"alice",
+        &time,
+        &[1],
+        &raw_id(5, 1),
+    ]
+    .concat()
+}
+
 /// Payloads in encodings Redis 7.0 loads but no longer writes.
 fn legacy_payloads() -> Vec<(&'static str, Vec<u8>)> {
+    let stream_v1 = stream_object(15, STREAM_NODE, STREAM_V1_COUNTERS, &stream_v1_group());
     let zl = |items: &[&str]| rdb_string(&ziplist(items));
     let zset_text = [
         &[3u8, 3][..],
@@ -306,6 +509,7 @@ fn legacy_payloads() -> Vec<(&'static str, Vec<u8>)> {
             "hash-ziplist",
             [&[13u8][..], &zl(&["f", "v", "g", "w"])].concat(),
         ),
+        ("stream-listpacks", stream_v1),
     ]
 }
 
@@ -337,7 +541,23 @@ fn hostile_payloads_are_refused() {
     );
     let huge_list = seal(&[1, 0x80, 0x7f, 0xff, 0xff, 0xff, 1, b'a'], 10);
     let huge_lzf = seal(&[0, 0xc3, 2, 0x80, 0x7f, 0xff, 0xff, 0xff, 0, b'a'], 10);
-    let stream = seal(&[15, 0], 10);
+    let stream = |node: &[u8], counters: &[u8], groups: &[u8]| {
+        seal(&stream_object(19, node, counters, groups), 10)
+    };
+    let good_stream = stream_object(19, STREAM_NODE, STREAM_V2_COUNTERS, &[0]);
+    assert_eq!(
+        n.text(&[&b"RESTORE"[..], b"s", b"0", &seal(&good_stream, 10)])
+            .unwrap(),
+        "OK"
+    );
+    let mut overcounted = STREAM_NODE.to_vec();
+    overcounted[6] = 4;
+    let mut garbled = STREAM_NODE.to_vec();
+    garbled[12] = 0xf5;
+    let mut ownerless = stream_v1_group();
+    ownerless.splice(5..5, [1]); // entries read
+    ownerless.truncate(5 + 1 + 1 + 16 + 8 + 1);
+    ownerless.push(0); // no consumers
     let empty_set = seal(&[2, 0], 10);
     let truncated_body = seal(&good[..good.len() - 14], 10);
     let checksum = "ERR DUMP payload version or checksum are wrong";
@@ -355,7 +575,37 @@ fn hostile_payloads_are_refused() {
         ("huge string", huge_string, bad_data),
         ("huge list", huge_list, bad_data),
         ("huge lzf", huge_lzf, bad_data),
-        ("stream", stream, bad_data),
+        ("stream cut short", seal(&[15, 0], 10), bad_data),
+        (
+            "stream truncated",
+            seal(&good_stream[..good_stream.len() - 1], 10),
+            bad_data,
+        ),
+        (
+            "stream entry count",
+            stream(&overcounted, STREAM_V2_COUNTERS, &[0]),
+            bad_data,
+        ),
+        (
+            "stream bad listpack",
+            stream(&garbled, STREAM_V2_COUNTERS, &[0]),
+            bad_data,
+        ),
+        (
+            "stream length",
+            stream(STREAM_NODE, &[40, 6, 0, 5, 1, 0, 0, 40], &[0]),
+            bad_data,
+        ),
+        (
+            "stream group count",
+            stream(STREAM_NODE, STREAM_V2_COUNTERS, &[5, 1, b'g']),
+            bad_data,
+        ),
+        (
+            "stream pending without consumer",
+            stream(STREAM_NODE, STREAM_V2_COUNTERS, &ownerless),
+            bad_data,
+        ),
         ("empty set", empty_set, bad_data),
     ];
     for (name, payload, error) in cases {
@@ -387,7 +637,7 @@ fn start_cluster_node() -> RedisServer {
     node
 }
 
-const MIGRATED: [&str; 4] = ["{m}str", "{m}list", "{m}zset", "{m}hash"];
+const MIGRATED: [&str; 5] = ["{m}str", "{m}list", "{m}zset", "{m}hash", "{m}stream"];
 
 /// Builds the MIGRATED keys on `from`, MIGRATEs them to `to` (on `to_port`) and checks
 /// they arrived whole, with their TTL, and left `from`.
@@ -398,6 +648,23 @@ fn migrate_all(from: &mut Client, to: &mut Client, to_port: u16) {
     from.cmd(&["ZADD", keys[2], "1.5", "a", "-inf", "b"])
         .unwrap();
     from.cmd(&["HSET", keys[3], "f", "v", "g", "7"]).unwrap();
+    for id in ["1-1", "1-2", "2-0"] {
+        from.cmd(&["XADD", keys[4], id, "f", id]).unwrap();
+    }
+    from.cmd(&["XGROUP", "CREATE", keys[4], "g", "0"]).unwrap();
+    let xreadgroup = [
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "c",
+        "COUNT",
+        "2",
+        "STREAMS",
+        keys[4],
+        ">",
+    ];
+    from.cmd(&xreadgroup).unwrap();
+    from.cmd(&["XDEL", keys[4], "1-2"]).unwrap();
     from.cmd(&["PEXPIRE", keys[0], "100000"]).unwrap();
     let expected: Vec<String> = keys.iter().map(|k| read(from, k)).collect();
     let port = to_port.to_string();

@@ -1,8 +1,8 @@
 //! Streams between real slotgate-node processes: a replica ends with its master's
 //! `XINFO STREAM FULL` after XADD `*`, XREADGROUP, XACK, XCLAIM and XTRIM (each propagated
 //! deterministically); an AOF restart and a BGREWRITEAOF + restart rebuild the same stream;
-//! XREAD BLOCK and XREADGROUP BLOCK wake up on another connection's XADD; DUMP of a stream
-//! is a clear error.
+//! XREAD BLOCK and XREADGROUP BLOCK wake up on another connection's XADD; DUMP + RESTORE
+//! copy a stream with its group.
 //!
 //! A consumer's `seen-time` is the only field masked: Redis's replicas set it with their
 //! own clock too. The workload leaves no pending entry whose stream entry is gone: an AOF
@@ -188,9 +188,14 @@ fn blocked_readers_wake_on_xadd() {
     }
     let pending = c.cmd(&["XPENDING", "s", "g"]).unwrap();
     assert_eq!(text_tree(&pending), "[1, 7-1, 7-1, [[c, 1]]]");
-    let dump = c.cmd(&["DUMP", "s"]).unwrap();
-    let refused = Frame::error("ERR DUMP of a stream is not supported by this node");
-    assert_eq!(dump, refused, "DUMP of a stream is refused, not garbage");
+    // DUMP + RESTORE carry the stream with its group and pending entry.
+    let Frame::Bulk(payload) = c.cmd(&["DUMP", "s"]).unwrap() else {
+        panic!("DUMP of a stream")
+    };
+    let restore: [&[u8]; 4] = [b"RESTORE", b"copy", b"0", &payload];
+    assert_eq!(c.cmd(&restore).unwrap(), Frame::ok());
+    let copied = c.cmd(&["XPENDING", "copy", "g"]).unwrap();
+    assert_eq!(text_tree(&copied), text_tree(&pending));
 }
 
 /// A reply as nested brackets of texts.

@@ -36,16 +36,11 @@ impl TargetCache {
     }
 }
 
-/// A payload, or the error reply for a type DUMP cannot encode.
-fn unsupported(payload: Result<Bytes, PayloadError>) -> Result<Bytes, Frame> {
-    payload.map_err(|e| Frame::error(e.to_string()))
-}
-
 /// `DUMP key`
 pub fn dump(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let now = ctx.now;
     Ok(match ctx.db().get(&args[1], now) {
-        Some(entry) => Frame::Bulk(unsupported(payload::dump(&entry.value))?),
+        Some(entry) => Frame::Bulk(payload::dump(&entry.value)),
         None => Frame::NullBulk,
     })
 }
@@ -170,7 +165,7 @@ pub fn migrate(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
             Bytes::from_static(b"RESTORE-ASKING"),
             key.clone(),
             Bytes::from(ttl.to_string()),
-            unsupported(payload::dump(&entry.value))?,
+            payload::dump(&entry.value),
         ];
         if request.replace {
             restore.push(Bytes::from_static(b"REPLACE"));

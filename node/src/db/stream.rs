@@ -77,6 +77,13 @@ pub struct Node {
     pub bytes: usize,
 }
 
+impl Node {
+    /// What an entry of `fields` adds to [`Node::bytes`].
+    pub fn entry_bytes(fields: &[Bytes]) -> usize {
+        fields.iter().map(|f| f.len() + 2).sum::<usize>() + 8
+    }
+}
+
 /// A pending (delivered, not acknowledged) entry of a group.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pending {
@@ -245,7 +252,7 @@ impl Stream {
 
     /// Appends an entry with a new top id (the caller checked it), as Redis fills nodes.
     pub fn append(&mut self, id: StreamId, fields: Fields) {
-        let bytes = fields.iter().map(|f| f.len() + 2).sum::<usize>() + 8;
+        let bytes = Node::entry_bytes(&fields);
         match self.nodes.last_key_value() {
             Some((_, n)) if n.inserted < NODE_MAX_ENTRIES && n.bytes + bytes < NODE_MAX_BYTES => {}
             _ => {

@@ -1,11 +1,13 @@
-//! Listpacks (Redis 7's packed encoding of small lists, hashes, sets and zsets): a 6-byte
-//! header (total bytes u32 LE, element count u16 LE), entries each followed by their
-//! backward length, and a 0xFF terminator. Integers come back as their decimal text.
+//! Listpacks (Redis 7's packed encoding of small lists, hashes, sets and zsets, and of
+//! stream nodes): a 6-byte header (total bytes u32 LE, element count u16 LE), entries each
+//! followed by their backward length, and a 0xFF terminator. Decoded integers come back as
+//! their decimal text; [`Writer`] encodes as Redis's `lpAppend` / `lpAppendInteger` do.
 
 use bytes::Bytes;
 
 use super::reader::array;
 use super::{Parse, PayloadError};
+use crate::db::value::parse_i64;
 
 const HEADER_LEN: usize = 6;
 const EOF: u8 = 0xff;
@@ -31,6 +33,83 @@ pub fn decode(blob: &Bytes) -> Parse<Vec<Bytes>> {
         return Err(PayloadError::BadData);
     }
     Ok(items)
+}
+
+/// A listpack being built, entry by entry.
+#[derive(Default)]
+pub struct Writer {
+    body: Vec<u8>,
+    count: usize,
+}
+
+impl Writer {
+    /// An integer in the smallest encoding that holds it (`lpEncodeIntegerGetType`).
+    pub fn int(&mut self, v: i64) {
+        let start = self.body.len();
+        let le = v.to_le_bytes();
+        match v {
+            0..=127 => self.body.push(v as u8),
+            -4096..=4095 => {
+                let raw = (v & 0x1fff) as u16;
+                self.body
+                    .extend_from_slice(&[0xc0 | (raw >> 8) as u8, raw as u8]);
+            }
+            -32_768..=32_767 => self.body.extend([&[0xf1][..], &le[..2]].concat()),
+            -8_388_608..=8_388_607 => self.body.extend([&[0xf2][..], &le[..3]].concat()),
+            -2_147_483_648..=2_147_483_647 => self.body.extend([&[0xf3][..], &le[..4]].concat()),
+            _ => self.body.extend([&[0xf4][..], &le[..]].concat()),
+        }
+        self.close_entry(start);
+    }
+
+    /// A string, as an integer when it is one's canonical text (Redis's `lpAppend`).
+    pub fn string(&mut self, s: &[u8]) {
+        if let Some(v) = parse_i64(s) {
+            return self.int(v);
+        }
+        let start = self.body.len();
+        let len = s.len();
+        match len {
+            0..=63 => self.body.push(0x80 | len as u8),
+            64..=4095 => self
+                .body
+                .extend_from_slice(&[0xe0 | (len >> 8) as u8, len as u8]),
+            _ => {
+                self.body.push(0xf0);
+                self.body.extend_from_slice(&(len as u32).to_le_bytes());
+            }
+        }
+        self.body.extend_from_slice(s);
+        self.close_entry(start);
+    }
+
+    /// Appends the backward length of the entry written from `start` (`lpEncodeBacklen`):
+    /// 7 bits a byte, most significant first, every byte but the first flagged 0x80.
+    fn close_entry(&mut self, start: usize) {
+        let len = self.body.len() - start;
+        let size = backlen_size(len);
+        self.body.extend((0..size).rev().map(|i| {
+            let bits = (len >> (7 * i)) as u8 & 0x7f;
+            if i + 1 == size {
+                bits
+            } else {
+                bits | 0x80
+            }
+        }));
+        self.count += 1;
+    }
+
+    /// The listpack's bytes.
+    pub fn finish(self) -> Vec<u8> {
+        let total = HEADER_LEN + self.body.len() + 1;
+        let count = u16::try_from(self.count).unwrap_or(UNKNOWN_COUNT);
+        let mut out = Vec::with_capacity(total);
+        out.extend_from_slice(&(total as u32).to_le_bytes());
+        out.extend_from_slice(&count.to_le_bytes());
+        out.extend_from_slice(&self.body);
+        out.push(EOF);
+        out
+    }
 }
 
 /// The entry at `pos`: its value and its length without the backward length.
@@ -143,6 +222,47 @@ mod tests {
         .map(|s| Bytes::copy_from_slice(s.as_bytes()))
         .collect();
         assert_eq!(items, expected);
+    }
+
+    #[test]
+    fn writes_what_it_reads() {
+        let ints = [
+            0, 127, 128, -1, 4095, -4096, 4096, 32767, -32768, 32768, 8388607,
+        ];
+        let ints = ints
+            .into_iter()
+            .chain([-8388609, 1 << 31, i64::MIN, i64::MAX]);
+        let strings = ["", "-0", "007", "x", &"y".repeat(64), &"z".repeat(5000)];
+        let strings = strings.map(String::from);
+        let big = "w".repeat(20_000);
+        let mut lp = Writer::default();
+        let mut expected = Vec::new();
+        for v in ints {
+            lp.int(v);
+            expected.push(v.to_string());
+        }
+        for s in strings.iter().chain([&big]) {
+            lp.string(s.as_bytes());
+            expected.push(s.clone());
+        }
+        lp.string(b"-12");
+        expected.push("-12".into());
+        let blob = Bytes::from(lp.finish());
+        let items: Vec<String> = decode(&blob)
+            .unwrap()
+            .iter()
+            .map(|i| String::from_utf8_lossy(i).into_owned())
+            .collect();
+        assert_eq!(items, expected);
+        // A 202-byte entry (2-byte header, 200 bytes): its backlen as lpEncodeBacklen writes it.
+        let mut lp = Writer::default();
+        lp.string(&[b'q'; 200]);
+        let blob = lp.finish();
+        assert_eq!(blob[HEADER_LEN..HEADER_LEN + 2], [0xe0, 200]);
+        assert_eq!(
+            blob[blob.len() - 3..blob.len() - 1],
+            [202 >> 7, (202 & 127) | 128]
+        );
     }
 
     #[test]

@@ -4,10 +4,12 @@
 //!
 //! - `reader`: RDB lengths, strings (raw, integer, LZF) and doubles, bounds-checked.
 //! - `lzf`: LZF decompression (Redis compresses strings longer than 20 bytes).
-//! - `listpack`, `ziplist`: the packed encodings of small lists, hashes, sets and zsets.
-//! - `restore`: every object type Redis 7.0 loads (except streams and modules).
-//! - `dump`: the simplest encodings Redis 7.0 loads back into the same value (not
-//!   streams: [`PayloadError::Unsupported`]).
+//! - `listpack`, `ziplist`: the packed encodings of small lists, hashes, sets and zsets,
+//!   read; listpacks also written (stream nodes).
+//! - `stream`: streams (RDB_TYPE_STREAM_LISTPACKS and _2): listpack nodes, counters,
+//!   consumer groups with their pending entries and consumers.
+//! - `restore`: every object type Redis 7.0 loads (except modules).
+//! - `dump`: the simplest encodings Redis 7.0 loads back into the same value.
 
 #![cfg_attr(
     not(test),
@@ -24,6 +26,7 @@ mod listpack;
 mod lzf;
 mod reader;
 mod restore;
+mod stream;
 mod ziplist;
 
 pub use dump::dump;
@@ -47,9 +50,11 @@ mod rdb_type {
     pub const ZSET_ZIPLIST: u8 = 12;
     pub const HASH_ZIPLIST: u8 = 13;
     pub const LIST_QUICKLIST: u8 = 14;
+    pub const STREAM_LISTPACKS: u8 = 15;
     pub const HASH_LISTPACK: u8 = 16;
     pub const ZSET_LISTPACK: u8 = 17;
     pub const LIST_QUICKLIST_2: u8 = 18;
+    pub const STREAM_LISTPACKS_2: u8 = 19;
     pub const SET_LISTPACK: u8 = 20;
 }
 
@@ -60,9 +65,6 @@ pub enum PayloadError {
     VersionOrChecksum,
     #[error("ERR Bad data format")]
     BadData,
-    /// DUMP of a type this node has no RDB encoding for (streams).
-    #[error("ERR DUMP of a stream is not supported by this node")]
-    Unsupported,
 }
 
 /// A parse step: any malformed body is [`PayloadError::BadData`].

@@ -56,12 +56,17 @@ impl Reader {
         })
     }
 
-    /// A plain length that fits in memory.
-    pub fn len(&mut self) -> Parse<usize> {
+    /// A plain length as a number (stream ids and counters).
+    pub fn u64(&mut self) -> Parse<u64> {
         match self.length()? {
-            Length::Plain(n) => usize::try_from(n).map_err(|_| PayloadError::BadData),
+            Length::Plain(n) => Ok(n),
             Length::Encoded(_) => Err(PayloadError::BadData),
         }
+    }
+
+    /// A plain length that fits in memory.
+    pub fn len(&mut self) -> Parse<usize> {
+        usize::try_from(self.u64()?).map_err(|_| PayloadError::BadData)
     }
 
     /// A count of items that take at least one byte each, so at most what is left.

@@ -1,14 +1,17 @@
 //! Reading a DUMP payload: the footer (RDB version, CRC-64), then the object of any type
 //! Redis 7.0 loads — strings, lists (plain, ziplist, quicklist of ziplists or listpacks),
 //! sets (plain, intset, listpack), zsets (text or binary scores, ziplist, listpack) and
-//! hashes (plain, ziplist, listpack). Streams and module values are refused.
+//! hashes (plain, ziplist, listpack) and streams (see `stream`). Module values are
+//! refused.
 
 use std::collections::VecDeque;
 
 use bytes::{Buf, Bytes};
 
 use super::reader::Reader;
-use super::{listpack, rdb_type as t, ziplist, Parse, PayloadError, FOOTER_LEN, RDB_VERSION};
+use super::{
+    listpack, rdb_type as t, stream, ziplist, Parse, PayloadError, FOOTER_LEN, RDB_VERSION,
+};
 use crate::cluster::checksum::crc64;
 use crate::db::value::{parse_f64, Hash, Set, Value};
 use crate::db::zset::ZSet;
@@ -70,6 +73,10 @@ fn object(kind: u8, r: &mut Reader) -> Parse<Value> {
         }
         t::HASH_ZIPLIST => hash(ziplist::decode(&r.string()?)?),
         t::HASH_LISTPACK => hash(listpack::decode(&r.string()?)?),
+        t::STREAM_LISTPACKS | t::STREAM_LISTPACKS_2 => {
+            let v2 = kind == t::STREAM_LISTPACKS_2;
+            Ok(Value::Stream(Box::new(stream::decode(r, v2)?)))
+        }
         _ => Err(PayloadError::BadData),
     }
 }
