@@ -1,6 +1,6 @@
 //! The snapshot file (`dir`/`dbfilename`): SAVE, BGSAVE, the `save` points, SHUTDOWN SAVE
 //! and loading it at start-up when `appendonly` is off. The format is the replication
-//! full-sync snapshot's ([`crate::replication::snapshot`], CRC-64 checked), written
+//! full-sync snapshot's: Redis 7.0's RDB ([`crate::replication::snapshot`]), written
 //! atomically: a temp file in `dir`, fsynced, renamed over the old one, then the directory
 //! fsynced.
 //!

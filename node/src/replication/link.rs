@@ -34,6 +34,8 @@ use crate::state::{Shared, State};
 
 /// Longest status line accepted from the master.
 const MAX_LINE: usize = 64 * 1024;
+/// The length of the random mark that ends a diskless snapshot.
+const EOF_MARK_LEN: usize = 40;
 
 /// Why a link ended.
 #[derive(Debug, thiserror::Error)]
@@ -462,18 +464,42 @@ impl MasterConn {
         self.line().await
     }
 
-    /// The snapshot: `$<len>\r\n` and exactly `len` bytes.
+    /// The snapshot: `$<len>\r\n` and exactly `len` bytes, or, from a diskless master
+    /// (we announce `capa eof`), `$EOF:<40-byte mark>\r\n`, the bytes, then the mark.
     async fn payload(&mut self) -> Result<Bytes, LinkError> {
         let header = self.line().await?;
+        let bad = || LinkError::Protocol(format!("bad snapshot header '{header}'"));
+        if let Some(mark) = header.strip_prefix("$EOF:") {
+            return match mark.len() {
+                EOF_MARK_LEN => self.until_mark(mark.as_bytes()).await,
+                _ => Err(bad()),
+            };
+        }
         let len: usize = header
             .strip_prefix('$')
             .and_then(|n| n.parse().ok())
-            .ok_or_else(|| LinkError::Protocol(format!("bad snapshot header '{header}'")))?;
+            .ok_or_else(bad)?;
         while self.buf.len() < len {
             self.buf.reserve((len - self.buf.len()).min(16 << 20));
             self.fill().await?;
         }
         Ok(self.buf.split_to(len).freeze())
+    }
+
+    /// The bytes before `mark`, which ends a diskless snapshot (the master sends nothing
+    /// after it until our first ACK).
+    async fn until_mark(&mut self, mark: &[u8]) -> Result<Bytes, LinkError> {
+        let mut searched: usize = 0;
+        loop {
+            let from = searched.saturating_sub(mark.len());
+            if let Some(at) = memchr::memmem::find(&self.buf[from..], mark) {
+                let snapshot = self.buf.split_to(from + at).freeze();
+                self.buf.advance(mark.len());
+                return Ok(snapshot);
+            }
+            searched = self.buf.len();
+            self.fill().await?;
+        }
     }
 
     async fn ack(&mut self, offset: i64) -> Result<(), LinkError> {

@@ -22,52 +22,57 @@ const ENC_INT32: u8 = 0xc2;
 /// Serializes `value` as Redis 7.0 does.
 pub fn dump(value: &Value) -> Bytes {
     let mut out = BytesMut::new();
-    match value {
-        Value::Str(s) | Value::RawStr(s) => {
-            out.put_u8(t::STRING);
-            put_string(&mut out, s);
-        }
-        Value::List(items) => {
-            out.put_u8(t::LIST);
-            put_len(&mut out, items.len() as u64);
-            items.iter().for_each(|item| put_string(&mut out, item));
-        }
-        Value::Set(members) => {
-            out.put_u8(t::SET);
-            put_len(&mut out, members.len() as u64);
-            members
-                .iter()
-                .for_each(|member| put_string(&mut out, member));
-        }
-        Value::ZSet(zset) => {
-            out.put_u8(t::ZSET_2);
-            put_len(&mut out, zset.len() as u64);
-            for (member, score) in zset.iter() {
-                put_string(&mut out, member);
-                out.put_f64_le(score);
-            }
-        }
-        Value::Hash(fields) => {
-            out.put_u8(t::HASH);
-            put_len(&mut out, fields.len() as u64);
-            for (field, value) in fields.iter() {
-                put_string(&mut out, field);
-                put_string(&mut out, value);
-            }
-        }
-        Value::Stream(s) => {
-            out.put_u8(t::STREAM_LISTPACKS_2);
-            stream::encode(&mut out, s);
-        }
-    }
+    put_object(&mut out, None, value);
     out.put_u16_le(RDB_VERSION);
     let crc = crc64(&out);
     out.put_u64_le(crc);
     out.freeze()
 }
 
+/// Writes `value` as an RDB file holds a key: its type byte, then `key` (a DUMP payload has
+/// none), then the object.
+pub fn put_object(out: &mut BytesMut, key: Option<&[u8]>, value: &Value) {
+    out.put_u8(match value {
+        Value::Str(_) | Value::RawStr(_) => t::STRING,
+        Value::List(_) => t::LIST,
+        Value::Set(_) => t::SET,
+        Value::ZSet(_) => t::ZSET_2,
+        Value::Hash(_) => t::HASH,
+        Value::Stream(_) => t::STREAM_LISTPACKS_2,
+    });
+    if let Some(key) = key {
+        put_string(out, key);
+    }
+    match value {
+        Value::Str(s) | Value::RawStr(s) => put_string(out, s),
+        Value::List(items) => {
+            put_len(out, items.len() as u64);
+            items.iter().for_each(|item| put_string(out, item));
+        }
+        Value::Set(members) => {
+            put_len(out, members.len() as u64);
+            members.iter().for_each(|member| put_string(out, member));
+        }
+        Value::ZSet(zset) => {
+            put_len(out, zset.len() as u64);
+            for (member, score) in zset.iter() {
+                put_string(out, member);
+                out.put_f64_le(score);
+            }
+        }
+        Value::Hash(fields) => {
+            put_len(out, fields.len() as u64);
+            for (field, value) in fields.iter() {
+                put_string(out, field);
+                put_string(out, value);
+            }
+        }
+        Value::Stream(s) => stream::encode(out, s),
+    }
+}
+
 /// An RDB length in the shortest of its forms.
-pub(super) fn put_len(out: &mut BytesMut, len: u64) {
+pub fn put_len(out: &mut BytesMut, len: u64) {
     match len {
         0..=0x3f => out.put_u8(len as u8),
         0x40..=0x3fff => out.put_u16(u16::from(LEN_14BIT) << 8 | len as u16),
@@ -86,7 +91,7 @@ pub(super) fn put_len(out: &mut BytesMut, len: u64) {
 
 /// A string, integer-encoded when it is the canonical text of a 32-bit integer (as Redis's
 /// `rdbTryIntegerEncoding` does), else raw.
-pub(super) fn put_string(out: &mut BytesMut, s: &[u8]) {
+pub fn put_string(out: &mut BytesMut, s: &[u8]) {
     match parse_i64(s) {
         Some(v) if i8::try_from(v).is_ok() => {
             out.put_u8(ENC_INT8);

@@ -10,6 +10,9 @@
 //!   consumer groups with their pending entries and consumers.
 //! - `restore`: every object type Redis 7.0 loads (except modules).
 //! - `dump`: the simplest encodings Redis 7.0 loads back into the same value.
+//!
+//! The RDB file ([`crate::replication::snapshot`]) holds its keys' objects in these same
+//! encodings.
 
 #![cfg_attr(
     not(test),
@@ -29,8 +32,9 @@ mod restore;
 mod stream;
 mod ziplist;
 
-pub use dump::dump;
-pub use restore::restore;
+pub use dump::{dump, put_len, put_object, put_string};
+pub use reader::Reader;
+pub use restore::{object as read_object, restore};
 
 /// The RDB version Redis 7.0 writes (and the newest it accepts).
 const RDB_VERSION: u16 = 10;

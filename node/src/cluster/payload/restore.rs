@@ -47,8 +47,8 @@ fn verify(payload: &[u8]) -> Result<&[u8], PayloadError> {
     Ok(body)
 }
 
-/// The object of type `kind`.
-fn object(kind: u8, r: &mut Reader) -> Parse<Value> {
+/// The object of type `kind` (a DUMP payload's, or a key's in an RDB file).
+pub fn object(kind: u8, r: &mut Reader) -> Parse<Value> {
     match kind {
         t::STRING => Ok(Value::Str(r.string()?)),
         t::LIST => {
