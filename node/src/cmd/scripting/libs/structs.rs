@@ -33,13 +33,31 @@ struct Header {
     align: usize,
 }
 
+impl Header {
+    const NATIVE: Header = Header {
+        little: true,
+        align: 1,
+    };
+}
+
 /// A format string being read (Lua's NUL after it is the end).
 struct Format<'a> {
     text: &'a [u8],
     pos: usize,
 }
 
-impl Format<'_> {
+impl<'a> Format<'a> {
+    /// The format string, the function's first argument.
+    ///
+    /// # Safety
+    /// `state` is a live Lua state inside a C function call.
+    unsafe fn first_arg(state: *mut lua_State) -> Result<Format<'a>, Fail> {
+        Ok(Format {
+            text: check_bytes(state, 1, false)?,
+            pos: 0,
+        })
+    }
+
     /// The next option, or `None` at the end (or at an embedded NUL, as C does).
     fn next(&mut self) -> Option<u8> {
         let opt = *self.text.get(self.pos).filter(|&&c| c != 0)?;
@@ -132,14 +150,8 @@ fn ordered(mut bytes: Vec<u8>, h: &Header) -> Vec<u8> {
 }
 
 unsafe fn pack(state: *mut lua_State) -> Outcome {
-    let mut fmt = Format {
-        text: check_bytes(state, 1, false)?,
-        pos: 0,
-    };
-    let mut h = Header {
-        little: true,
-        align: 1,
-    };
+    let mut fmt = Format::first_arg(state)?;
+    let mut h = Header::NATIVE;
     // C pushes a nil to mark the end of the arguments: a missing one is this nil.
     ffi::lua_pushnil(state);
     let mut arg = 2;
@@ -203,10 +215,7 @@ fn c_cast_u64(n: f64) -> u64 {
 }
 
 unsafe fn unpack(state: *mut lua_State) -> Outcome {
-    let mut fmt = Format {
-        text: check_bytes(state, 1, false)?,
-        pos: 0,
-    };
+    let mut fmt = Format::first_arg(state)?;
     let data = check_bytes(state, 2, false)?;
     let start = match ffi::lua_isnoneornil(state, 3) != 0 {
         true => 1,
@@ -216,10 +225,7 @@ unsafe fn unpack(state: *mut lua_State) -> Outcome {
         return Err(Fail::arg(3, "offset must be 1 or greater"));
     };
     let ld = data.len();
-    let mut h = Header {
-        little: true,
-        align: 1,
-    };
+    let mut h = Header::NATIVE;
     let mut results: c_int = 0;
     while let Some(opt) = fmt.next() {
         let mut size = fmt.size(opt)?;
@@ -309,14 +315,8 @@ unsafe fn unpack(state: *mut lua_State) -> Outcome {
 }
 
 unsafe fn size(state: *mut lua_State) -> Outcome {
-    let mut fmt = Format {
-        text: check_bytes(state, 1, false)?,
-        pos: 0,
-    };
-    let mut h = Header {
-        little: true,
-        align: 1,
-    };
+    let mut fmt = Format::first_arg(state)?;
+    let mut h = Header::NATIVE;
     let mut pos: usize = 0;
     while let Some(opt) = fmt.next() {
         let size = fmt.size(opt)?;
